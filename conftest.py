@@ -1,0 +1,9 @@
+"""Wires the parity plugins; the behaviour lives in plugins/ and parity/."""
+
+pytest_plugins = [
+    "plugins.matrix",
+    "plugins.resources",
+    "plugins.targets",
+    "plugins.workload",
+    "plugins.reporting",
+]

@@ -1,0 +1,156 @@
+"""A target as the checks see it, and how a run contacts one.
+
+The controller contacts every selected target once (detection, kind check, reaping of
+killed runs), in parallel and bounded; the outcome is a serialisable ``TargetState``
+that xdist workers receive instead of contacting engines again. The workload is built
+and loaded on first use of a target, so a run that needs no target builds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+
+from parity import engine, resources, workload
+from parity.engine import EngineFacts, EngineUnavailable
+from parity.matrix import TargetSpec
+from parity.resources import ResourceScope, RunIdentity
+
+
+class KindMismatch(Exception):
+    """The engine is not what the matrix declares; the message is one line."""
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """What the controller learned about a target at session start."""
+
+    name: str
+    address: str
+    facts: EngineFacts | None = None
+    unavailable: str | None = None  # one line: why the engine cannot be used
+    reaped: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "address": self.address,
+            "facts": self.facts.to_json() if self.facts else None,
+            "unavailable": self.unavailable,
+            "reaped": self.reaped,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TargetState:
+        facts = EngineFacts.from_json(data["facts"]) if data["facts"] else None
+        return cls(data["name"], data["address"], facts, data["unavailable"], data["reaped"])
+
+
+def contact(spec: TargetSpec, identity: RunIdentity) -> TargetState:
+    """Detect the engine, check it against the declared kind, reap debris of killed runs."""
+    try:
+        endpoint = engine.resolve_endpoint(spec.engine)
+    except EngineUnavailable as exc:
+        return TargetState(spec.name, spec.engine.context or "", unavailable=str(exc))
+    address = endpoint.url if endpoint.source == "matrix" else f"{endpoint.url} ({endpoint.source})"
+    timeout = spec.engine.timeout
+    try:
+        facts = engine.detect(endpoint, timeout=min(timeout, 10.0))
+    except EngineUnavailable as exc:
+        return TargetState(spec.name, address, unavailable=str(exc))
+    mismatch = engine.check_kind(spec, facts)
+    if mismatch:
+        raise KindMismatch(f"target {spec.name!r} ({endpoint.url}): {mismatch}")
+    client = endpoint.client(timeout, version=facts.api_version)
+    try:
+        reaped = resources.reap_stale(client, identity.run_id)
+    except (docker.errors.DockerException, resources.CleanupError) as exc:
+        return TargetState(spec.name, address, facts, unavailable=f"{endpoint.url}: {engine.reason(exc, timeout)}")
+    finally:
+        client.close()
+    return TargetState(spec.name, address, facts, None, dict(reaped))
+
+
+def contact_all(specs: Sequence[TargetSpec], identity: RunIdentity) -> list[TargetState]:
+    """Contact targets concurrently: a slow engine does not delay the others."""
+    if not specs:
+        return []
+    with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="parity-contact") as pool:
+        return list(pool.map(lambda spec: contact(spec, identity), specs))
+
+
+class Target:
+    """What a check receives as ``target``: declared settings, detected facts, and a
+    bounded client. Checks ask ``target.supports(...)`` and read ``target.facts``; they
+    never branch on ``target.name``."""
+
+    def __init__(self, spec: TargetSpec, state: TargetState, identity: RunIdentity) -> None:
+        assert state.facts is not None
+        self.spec = spec
+        self.state = state
+        self.identity = identity
+        self.facts: EngineFacts = state.facts
+        self.workload: workload.Workload | None = None
+        self.capabilities = spec.capability_set()
+        self._client: docker.DockerClient | None = None
+
+    def __repr__(self) -> str:
+        return f"Target({self.name!r}, kind={self.kind!r})"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def timeout(self) -> float:
+        return self.spec.engine.timeout
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            endpoint = engine.resolve_endpoint(self.spec.engine)
+            self._client = endpoint.client(self.timeout, version=self.facts.api_version)
+        return self._client
+
+    @property
+    def architecture(self) -> str:
+        if self.spec.platform:
+            return self.spec.platform.split("/")[1]
+        return workload.docker_arch(self.facts.architecture)
+
+    @property
+    def image(self) -> str:
+        """The workload's image id (the same on every target)."""
+        if self.workload is None:
+            raise RuntimeError(f"target {self.name}: the workload is not provisioned")
+        return self.workload.image_id
+
+    def provision(self) -> None:
+        """Build (cached) and load the workload; raises WorkloadError or DockerException."""
+        built = workload.build(self.architecture)
+        workload.ensure_loaded(self.client, built)
+        self.workload = built
+
+    def supports(self, capability: str) -> bool:
+        return self.capabilities[capability]
+
+    def engine_path(self, host_path: str) -> str:
+        """Where the engine sees a folder of the machine running pytest."""
+        return self.spec.engine_path(host_path)
+
+    def scope(self) -> ResourceScope:
+        defaults = {"isolation": self.spec.isolation} if self.spec.isolation else {}
+        return ResourceScope(self.client, self.name, self.identity, self.image, defaults)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

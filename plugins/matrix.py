@@ -1,0 +1,70 @@
+"""Options, target selection and parametrization from ``matrix.yaml``.
+
+Every test that takes ``target`` runs once per selected target, with the target's name
+as id and the marker of its kind, so ``-m hyperv`` selects hyperv targets only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parity import capabilities
+from parity.matrix import KINDS, MatrixError, TargetSpec, load
+
+SELECTED = pytest.StashKey[list[TargetSpec]]()
+MATRIX_PATH = pytest.StashKey[Path]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("parity", "parity conformance targets")
+    group.addoption(
+        "--matrix",
+        metavar="PATH",
+        default=None,
+        help="targets file (default: matrix.yaml in the rootdir)",
+    )
+    group.addoption(
+        "--target",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="run against this target only; repeat for more (default: every target whose engine answers)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for kind in KINDS:
+        config.addinivalue_line("markers", f"{kind}: runs against a target of kind {kind}")
+    config.addinivalue_line(
+        "markers",
+        "requires(*capabilities): not applicable to targets that do not declare these capabilities "
+        f"({', '.join(sorted(capabilities.CAPABILITIES))})",
+    )
+    option = config.getoption("--matrix")
+    path = Path(option) if option else config.rootpath / "matrix.yaml"
+    try:
+        matrix = load(path)
+        selected = matrix.select(config.getoption("--target"))
+    except MatrixError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[MATRIX_PATH] = path
+    config.stash[SELECTED] = selected
+
+
+def explicitly_selected(config: pytest.Config) -> bool:
+    """Targets named with --target must answer; unnamed ones may be skipped."""
+    return bool(config.getoption("--target"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" not in metafunc.fixturenames:
+        return
+    specs = metafunc.config.stash[SELECTED]
+    metafunc.parametrize(
+        "target",
+        [pytest.param(spec.name, id=spec.name, marks=getattr(pytest.mark, spec.kind)) for spec in specs],
+        indirect=True,
+        scope="session",
+    )

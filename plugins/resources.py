@@ -1,0 +1,100 @@
+"""The run's identity, per-check resource scopes, and cleanup that survives interruption.
+
+pytest turns SIGINT into KeyboardInterrupt and still finishes the session; SIGTERM it
+does not handle, so it is turned into the same path here. At session end the controller
+removes whatever is still labelled with this run on every target (workers may have been
+stopped mid-test); a run killed with SIGKILL is reaped by the next run's preparation.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from parity import engine
+from parity.resources import ResourceScope, RunIdentity, sweep
+from plugins import matrix
+
+if TYPE_CHECKING:
+    from parity.target import Target
+
+IDENTITY = pytest.StashKey[RunIdentity]()
+SWEPT = pytest.StashKey[dict[str, str]]()
+WORKERINPUT_KEY = "parity_identity"
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    # Only once: a second SIGTERM during cleanup must not cut the cleanup short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if is_worker(config):
+        raw = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]
+        config.stash[IDENTITY] = RunIdentity(raw["run_id"], raw["owner"], raw["started"])
+    else:
+        config.stash[IDENTITY] = RunIdentity.new()
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    identity = node.config.stash[IDENTITY]
+    node.workerinput[WORKERINPUT_KEY] = {
+        "run_id": identity.run_id,
+        "owner": identity.owner,
+        "started": identity.started,
+    }
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Controller: remove every resource of this run, on every target that answered.
+    Runs after xdist has stopped its workers, also after Ctrl-C and SIGTERM."""
+    config = session.config
+    if is_worker(config):
+        return
+    from plugins.targets import STATES  # late: targets imports this module
+
+    run_id = config.stash[IDENTITY].run_id
+    swept: dict[str, str] = {}
+    for spec in config.stash.get(matrix.SELECTED, []):
+        state = config.stash.get(STATES, {}).get(spec.name)
+        if state is None or state.unavailable or state.facts is None:
+            continue
+        try:
+            client = engine.resolve_endpoint(spec.engine).client(spec.engine.timeout, version=state.facts.api_version)
+            try:
+                removed = sweep(client, run_id)
+            finally:
+                client.close()
+        except Exception as exc:  # reported in the summary and the exit status, never hidden
+            swept[spec.name] = f"cleanup failed: {engine.reason(exc, spec.engine.timeout)}"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            continue
+        if removed:
+            swept[spec.name] = ", ".join(f"{n} {kind}" for kind, n in sorted(removed.items()))
+    config.stash[SWEPT] = swept
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for name, what in sorted(config.stash.get(SWEPT, {}).items()):
+        terminalreporter.write_line(f"parity: target {name}: removed at session end: {what}")
+
+
+@pytest.fixture
+def resources(target: Target) -> Iterator[ResourceScope]:
+    """Containers, networks and volumes for one check, removed when it ends."""
+    scope = target.scope()
+    yield scope
+    scope.close()

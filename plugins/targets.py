@@ -1,0 +1,139 @@
+"""Contacting targets once per run, the terminal header, and the ``target`` fixture.
+
+The controller contacts every selected target before the run (in parallel, bounded) and
+hands the outcome to xdist workers, which therefore never block on a dead engine.
+A target that does not answer is skipped with its reason, unless it was named with
+``--target``: then each of its tests errors with that one-line reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import docker.errors
+import pytest
+
+from parity import capabilities, engine
+from parity.target import KindMismatch, Target, TargetState, contact_all
+from parity.workload import WorkloadError
+from plugins import matrix
+from plugins.resources import IDENTITY, is_worker
+
+STATES = pytest.StashKey[dict[str, TargetState]]()
+WORKERINPUT_KEY = "parity_targets"
+WORKLOAD_PROPERTY = "parity.workload"  # each check's report carries the image it ran
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    specs = config.stash[matrix.SELECTED]
+    if is_worker(config):
+        raw: list[dict[str, Any]] = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]
+        states = [TargetState.from_json(item) for item in raw]
+    elif config.option.collectonly:
+        states = [TargetState(s.name, "", unavailable="not contacted under --collect-only") for s in specs]
+    else:
+        try:
+            states = contact_all(specs, config.stash[IDENTITY])
+        except KindMismatch as exc:
+            raise pytest.UsageError(f"{config.stash[matrix.MATRIX_PATH]}: {exc}") from None
+    config.stash[STATES] = {state.name: state for state in states}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: give each worker what the controller learned, so it contacts no engine first."""
+    states = node.config.stash[STATES]
+    node.workerinput[WORKERINPUT_KEY] = [state.to_json() for state in states.values()]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    states = config.stash.get(STATES, {})
+    lines = [f"parity run {config.stash[IDENTITY].run_id}: {config.stash[matrix.MATRIX_PATH]}"]
+    for spec in config.stash[matrix.SELECTED]:
+        state = states.get(spec.name)
+        if state is None:
+            continue
+        if state.unavailable:
+            lines.append(f"  {spec.name} ({spec.kind}): unavailable: {state.unavailable}")
+            continue
+        assert state.facts is not None
+        f = state.facts
+        lines.append(
+            f"  {spec.name} ({spec.kind}): {state.address}: {f.operating_system}, "
+            f"engine {f.server_version} (API {f.api_version}), {f.os_type}/{f.architecture}, "
+            f"kernel {f.kernel_version}, build {f.build()}"
+            + (f", isolation {f.isolation}" if f.isolation else "")
+            + (f", cgroup v{f.cgroup_version}" if f.cgroup_version else "")
+        )
+        if state.reaped:
+            debris = ", ".join(f"{count} {kind}" for kind, count in sorted(state.reaped.items()))
+            lines.append(f"    reaped from runs that were killed: {debris}")
+    if not config.stash[matrix.SELECTED]:
+        lines.append("  no target selected")
+    return lines
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark in item.iter_markers("requires"):
+            for name in mark.args:
+                if name not in capabilities.CAPABILITIES:
+                    raise pytest.UsageError(f"{item.nodeid}: requires({name!r}): unknown capability")
+
+
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Say in one line when a marker expression left no target at all (e.g. -m hyperv)."""
+    if items or not config.getoption("markexpr"):
+        return []
+    kinds = sorted({spec.kind for spec in config.stash[matrix.SELECTED]})
+    return [
+        f"no test matches -m {config.getoption('markexpr')!r}: the selected targets are of kind "
+        f"{', '.join(kinds) or 'none'} (see {config.stash[matrix.MATRIX_PATH]})"
+    ]
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The target under test (parametrized from matrix.yaml; ids are target names)."""
+    name: str = request.param
+    config = request.config
+    spec = next(s for s in config.stash[matrix.SELECTED] if s.name == name)
+    state = config.stash[STATES][name]
+    if state.unavailable:
+        if matrix.explicitly_selected(config):
+            pytest.fail(f"target {name}: {state.unavailable}", pytrace=False)
+        pytest.skip(f"target {name} is not available: {state.unavailable}")
+    selected = Target(spec, state, config.stash[IDENTITY])
+    try:
+        selected.provision()
+    except (WorkloadError, docker.errors.DockerException) as exc:
+        selected.close()
+        pytest.fail(f"target {name}: workload: {engine.reason(exc, selected.timeout)}", pytrace=False)
+    yield selected
+    selected.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip, as not applicable, a check whose required capabilities its target does not
+    declare; before any fixture, so the engine is not even contacted for it."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "target" not in callspec.params:
+        return
+    name = callspec.params["target"]
+    spec = next(s for s in item.config.stash[matrix.SELECTED] if s.name == name)
+    declared = spec.capability_set()
+    for needed in (cap for mark in item.iter_markers("requires") for cap in mark.args):
+        if not declared[needed]:
+            pytest.skip(f"not applicable: target {name} does not declare {needed} ({capabilities.CAPABILITIES[needed]})")
+
+
+@pytest.fixture(autouse=True)
+def _record_workload(request: pytest.FixtureRequest) -> None:
+    """Record the workload image a check ran on in its report (for the per-target JUnit)."""
+    if "target" in request.fixturenames:
+        selected: Target = request.getfixturevalue("target")
+        request.node.user_properties.append((WORKLOAD_PROPERTY, selected.image))
