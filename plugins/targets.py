@@ -128,7 +128,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     declared = spec.capability_set()
     for needed in (cap for mark in item.iter_markers("requires") for cap in mark.args):
         if not declared[needed]:
-            pytest.skip(f"not applicable: target {name} does not declare {needed} ({capabilities.CAPABILITIES[needed]})")
+            pytest.skip(
+                f"not applicable: target {name} does not declare {needed} ({capabilities.CAPABILITIES[needed]})"
+            )
 
 
 @pytest.fixture(autouse=True)
