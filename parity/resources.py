@@ -79,6 +79,21 @@ def owner_alive(owner: str, started: int, now: float) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Completed:
+    """A container that ran to its end: its exit status and its separated output."""
+
+    container: Container
+    status: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def state(self) -> dict[str, Any]:
+        self.container.reload()
+        return dict(self.container.attrs["State"])
+
+
 class CleanupError(Exception):
     """Resources that could not be removed; the message names each one."""
 
@@ -194,6 +209,17 @@ class ResourceScope:
             container.start()
             container.reload()
         return container
+
+    def run(self, command: Sequence[str] | None = None, *, timeout: float = 60, **options: Any) -> Completed:
+        """Run a workload container to its end (bounded by ``timeout`` seconds)."""
+        container = self.container(command, **options)
+        status = container.wait(timeout=timeout)["StatusCode"]
+        return Completed(
+            container,
+            int(status),
+            container.logs(stdout=True, stderr=False),
+            container.logs(stdout=False, stderr=True),
+        )
 
     def network(self, *, internal: bool = True, **options: Any) -> Network:
         labels = {**options.pop("labels", {}), **self.identity.labels(self.target)}

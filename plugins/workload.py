@@ -7,15 +7,20 @@ create their own through ``resources``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import testinfra.host
 from docker.models.containers import Container
 
 from parity import infra
-from parity.probe import Prober
+from parity import probe as probe_client
+from parity.probe import Observation, Op, ProbeError, Prober
+from parity.resources import ResourceScope
 from parity.target import Target
+
+Observe = Callable[..., list[Observation]]
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +44,23 @@ def probe(workload: Container) -> Prober:
 def host(workload: Container) -> testinfra.host.Host:
     """testinfra's host for the shared workload container."""
     return infra.host(workload)
+
+
+@pytest.fixture
+def observe(resources: ResourceScope) -> Observe:
+    """``observe(("caps",), cap_drop=["ALL"])``: a fresh container created with these
+    options runs the probe batch as its main process; one container start per call."""
+
+    def run(*ops: Op, **options: Any) -> list[Observation]:
+        argv = probe_client.command(ops)
+        done = resources.run(argv, **options)
+        try:
+            if done.status != 0:
+                raise ValueError(f"exit status {done.status}")
+            return probe_client.parse(done.stdout, ops)
+        except ValueError as exc:
+            raise ProbeError(
+                f"{' '.join(argv)} with {options}: {exc}\nstdout: {done.stdout[:2000]!r}\nstderr: {done.stderr[:2000]!r}"
+            ) from None
+
+    return run

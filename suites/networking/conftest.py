@@ -1,0 +1,44 @@
+"""Echo servers for the networking checks: a workload container serving one port."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from docker.models.containers import Container
+
+from parity.resources import ResourceScope
+from parity.workload import PROBE_PATH
+
+StartServer = Callable[..., Container]
+
+
+def wait_until_serving(container: Container, timeout: float = 30) -> None:
+    """The probe's server prints one JSON line when it listens; wait for it (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in container.logs(stdout=True, stderr=False).decode("latin-1").splitlines():
+            if line.startswith("{") and json.loads(line).get("ok") is True:
+                return
+        container.reload()
+        if container.status not in ("created", "running"):
+            break
+        time.sleep(0.05)
+    logs = container.logs().decode("latin-1")[-2000:]
+    raise AssertionError(f"echo server in {container.name} not serving within {timeout} s: {logs}")
+
+
+@pytest.fixture
+def start_server(resources: ResourceScope) -> StartServer:
+    """``start_server("tcp", 7000, network=..., publish=[...])``: a running echo server."""
+
+    def start(protocol: str, port: int, **options: Any) -> Container:
+        container = resources.container([PROBE_PATH, f"{protocol}-echo-server", str(port)], **options)
+        wait_until_serving(container)
+        container.reload()
+        return container
+
+    return start

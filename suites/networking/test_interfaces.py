@@ -1,0 +1,161 @@
+"""Interfaces, addresses, routes and name files of a container on the default network."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+
+import pytest
+from docker.models.containers import Container
+
+from parity.probe import Prober
+from parity.target import Target
+from plugins.workload import Observe
+
+
+def default_routes(route_table: str) -> list[tuple[str, str]]:
+    """(interface, gateway) of each default route in /proc/net/route (hex, host order)."""
+    routes = []
+    for line in route_table.splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == "00000000" and fields[7] == "00000000":
+            gateway = socket.inet_ntoa(struct.pack("<L", int(fields[2], 16)))
+            routes.append((fields[0], gateway))
+    return routes
+
+
+def test_loopback_interface(probe: Prober) -> None:
+    """lo is up, a loopback, MTU 65536, with 127.0.0.1/8.
+
+    Source: Docker network docs ("every container has a loopback interface"); kernel
+    loopback driver (drivers/net/loopback.c: mtu 64 KiB); ip-address(8).
+    """
+    interfaces = {i["name"]: i for i in probe.one("ifaces")["interfaces"]}
+    lo = interfaces["lo"]
+    assert (set(lo["flags"]) >= {"UP", "LOOPBACK", "RUNNING"}, lo["mtu"], lo["ipv4"]) == (True, 65536, ["127.0.0.1/8"])
+
+
+def test_loopback_tcp_round_trip(probe: Prober) -> None:
+    """A TCP listener on 0.0.0.0 accepts a connection to 127.0.0.1 inside the container.
+
+    Source: ip(7), tcp(7); loopback is part of every network namespace.
+    """
+    observed = probe.one("tcp-listen-check", "18080")
+    assert (observed.ok, observed.errno) == (True, None)
+
+
+def test_default_network_interfaces_are_lo_and_eth0(probe: Prober) -> None:
+    """A container on the default bridge network has exactly two interfaces: lo and eth0.
+
+    Source: Docker docs "Bridge network driver" (one veth endpoint per network, named
+    eth0 in the container).
+    """
+    assert [i["name"] for i in probe.one("ifaces")["interfaces"]] == ["eth0", "lo"]
+
+
+def test_eth0_address_is_the_one_the_engine_reports(probe: Prober, workload: Container) -> None:
+    """eth0 carries exactly the IPv4 address and prefix length the engine reports in inspect.
+
+    Source: Engine API GET /containers/{id}/json NetworkSettings.IPAddress and IPPrefixLen.
+    """
+    workload.reload()
+    settings = workload.attrs["NetworkSettings"]
+    eth0 = next(i for i in probe.one("ifaces")["interfaces"] if i["name"] == "eth0")
+    assert eth0["ipv4"] == [f"{settings['IPAddress']}/{settings['IPPrefixLen']}"]
+
+
+def test_eth0_mtu_is_the_network_mtu(probe: Prober, target: Target) -> None:
+    """eth0's MTU is the bridge network's com.docker.network.driver.mtu, 1500 when unset.
+
+    Source: Docker docs "Bridge network driver", options table
+    (com.docker.network.driver.mtu, default 1500; dockerd --mtu).
+    """
+    bridge = target.client.networks.get("bridge")
+    expected = int(bridge.attrs["Options"].get("com.docker.network.driver.mtu", "1500"))
+    eth0 = next(i for i in probe.one("ifaces")["interfaces"] if i["name"] == "eth0")
+    assert eth0["mtu"] == expected
+
+
+def test_default_route_is_the_network_gateway(probe: Prober, workload: Container) -> None:
+    """The container has one default route, through eth0, via the gateway the engine reports.
+
+    Source: Docker docs "Bridge network driver"; Engine API NetworkSettings.Gateway;
+    proc(5) /proc/net/route.
+    """
+    workload.reload()
+    routes = default_routes(probe.one("read", "/proc/net/route")["data"])
+    assert routes == [("eth0", workload.attrs["NetworkSettings"]["Gateway"])]
+
+
+def test_etc_hosts_names_localhost_and_the_container(probe: Prober, workload: Container) -> None:
+    """/etc/hosts starts with "127.0.0.1<TAB>localhost" and ends with "<ip><TAB><hostname>".
+
+    Source: moby libnetwork/etchosts (default content, then the container's own record);
+    hosts(5).
+    """
+    workload.reload()
+    lines = probe.one("read", "/etc/hosts")["data"].splitlines()
+    assert workload.id is not None
+    assert (lines[0], lines[-1]) == (
+        "127.0.0.1\tlocalhost",
+        f"{workload.attrs['NetworkSettings']['IPAddress']}\t{workload.id[:12]}",
+    )
+
+
+def test_add_host_adds_a_hosts_record(observe: Observe) -> None:
+    """--add-host NAME:IP appends "IP<TAB>NAME" to /etc/hosts, and the resolver returns it.
+
+    Source: Docker run reference "--add-host: Add a custom host-to-IP mapping"; hosts(5),
+    getaddrinfo(3). (192.0.2.10 is TEST-NET-1, RFC 5737: no traffic is sent.)
+    """
+    hosts, resolved = observe(
+        ("read", "/etc/hosts"), ("resolve", "parity-peer", "inet"), extra_hosts={"parity-peer": "192.0.2.10"}
+    )
+    assert "192.0.2.10\tparity-peer" in hosts["data"].splitlines()
+    assert resolved["addresses"] == ["192.0.2.10"]
+
+
+def test_network_none_has_only_loopback(observe: Observe) -> None:
+    """--network none leaves the container with the loopback interface only, and no route.
+
+    Source: Docker docs "None network driver" ("only the loopback device is created").
+    """
+    interfaces, routes = observe(("ifaces",), ("read", "/proc/net/route"), network_mode="none")
+    assert [i["name"] for i in interfaces["interfaces"]] == ["lo"]
+    assert default_routes(routes["data"]) == []
+
+
+@pytest.mark.requires("host_network")
+def test_host_network_shares_the_engine_hosts_interfaces(observe: Observe, target: Target) -> None:
+    """--network host shares the engine host's network namespace: the default bridge's
+    host-side interface (docker0 unless renamed) is visible in the container.
+
+    Source: Docker docs "Host network driver" ("the container's network stack is not
+    isolated from the Docker host"); com.docker.network.bridge.name of network "bridge".
+    """
+    bridge = target.client.networks.get("bridge").attrs["Options"].get("com.docker.network.bridge.name", "docker0")
+    names = [i["name"] for i in observe(("ifaces",), network_mode="host")[0]["interfaces"]]
+    assert bridge in names
+
+
+def test_container_network_mode_shares_interfaces(observe: Observe, workload: Container, probe: Prober) -> None:
+    """--network container:X joins X's network namespace: same interfaces and addresses.
+
+    Source: Docker run reference "--network container:<name|id>".
+    """
+    mine = probe.one("ifaces")["interfaces"]
+    joined = observe(("ifaces",), network_mode=f"container:{workload.id}")[0]["interfaces"]
+    assert joined == mine
+
+
+def test_ipv4_address_is_inside_the_network_subnet(target: Target, workload: Container) -> None:
+    """The engine assigns the container an address inside its network's IPAM subnet.
+
+    Source: Docker docs "Networking overview", IP address and hostname; Engine API
+    GET /networks/{id} IPAM.Config.Subnet.
+    """
+    workload.reload()
+    subnet = target.client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Subnet"]
+    address = ipaddress.ip_address(workload.attrs["NetworkSettings"]["IPAddress"])
+    assert address in ipaddress.ip_network(subnet)

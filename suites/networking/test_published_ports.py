@@ -1,0 +1,97 @@
+"""Published ports, reached from the machine running pytest on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+
+import pytest
+from docker.models.containers import Container
+
+from suites.networking.conftest import StartServer
+
+pytestmark = pytest.mark.requires("published_ports")
+
+
+def host_port(container: Container, spec: str) -> tuple[str, int]:
+    binding = container.attrs["NetworkSettings"]["Ports"][spec][0]
+    return binding["HostIp"], int(binding["HostPort"])
+
+
+def tcp_exchange(port: int, payload: bytes, timeout: float = 15) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(payload)
+        connection.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := connection.recv(1 << 16):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_published_tcp_port_is_bound_to_loopback_on_an_ephemeral_port(start_server: StartServer) -> None:
+    """-p 127.0.0.1::7000/tcp publishes on 127.0.0.1 and an ephemeral host port the
+    engine picks from the kernel's local port range.
+
+    Source: Docker run reference "-p ip::containerPort"; Docker docs "Published ports";
+    ip(7) ip_local_port_range (defaults 32768-60999).
+    """
+    server = start_server("tcp", 7000, publish=["7000/tcp"])
+    address, port = host_port(server, "7000/tcp")
+    assert address == "127.0.0.1"
+    assert 1024 <= port <= 65535
+
+
+def test_published_tcp_port_echoes(start_server: StartServer) -> None:
+    """Bytes sent to the published TCP port reach the container and come back intact.
+
+    Source: Docker docs "Published ports"; tcp(7).
+    """
+    server = start_server("tcp", 7000, publish=["7000/tcp"])
+    payload = bytes(range(256)) * 16
+    assert tcp_exchange(host_port(server, "7000/tcp")[1], payload) == payload
+
+
+def test_published_udp_port_echoes(start_server: StartServer) -> None:
+    """A datagram sent to the published UDP port comes back intact.
+
+    Source: Docker run reference "-p 127.0.0.1::53/udp"; udp(7).
+    """
+    server = start_server("udp", 7001, publish=["7001/udp"])
+    payload = b"parity-udp\x00\xff" * 40
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(10)
+        udp.sendto(payload, ("127.0.0.1", host_port(server, "7001/udp")[1]))
+        assert udp.recvfrom(65535)[0] == payload
+
+
+def test_large_payload_over_a_published_port(start_server: StartServer) -> None:
+    """16 MiB through a published TCP port arrive complete and unchanged.
+
+    Source: tcp(7) (reliable, ordered byte stream); Docker docs "Published ports".
+    """
+    server = start_server("tcp", 7000, publish=["7000/tcp"])
+    payload = hashlib.shake_256(b"parity").digest(16 * 1024 * 1024)
+    echoed = tcp_exchange(host_port(server, "7000/tcp")[1], payload, timeout=60)
+    assert (len(echoed), hashlib.sha256(echoed).hexdigest()) == (len(payload), hashlib.sha256(payload).hexdigest())
+
+
+def test_two_containers_get_distinct_host_ports(start_server: StartServer) -> None:
+    """Two containers publishing the same container port get two different host ports.
+
+    Source: Docker run reference "-p" (host port omitted: the engine allocates a free one).
+    """
+    first = start_server("tcp", 7000, publish=["7000/tcp"])
+    second = start_server("tcp", 7000, publish=["7000/tcp"])
+    assert host_port(first, "7000/tcp")[1] != host_port(second, "7000/tcp")[1]
+
+
+def test_port_range_publishes_each_port(start_server: StartServer) -> None:
+    """Publishing a range of container ports maps each of them to its own host port.
+
+    Source: Docker run reference "-p 127.0.0.1::7000-7002" (ranges of container ports).
+    """
+    server = start_server("tcp", 7000, publish=["7000/tcp", "7001/tcp", "7002/tcp"])
+    ports = {spec: host_port(server, spec) for spec in ("7000/tcp", "7001/tcp", "7002/tcp")}
+    assert {address for address, _ in ports.values()} == {"127.0.0.1"}
+    assert len({port for _, port in ports.values()}) == 3
+    assert tcp_exchange(ports["7000/tcp"][1], b"range") == b"range"

@@ -1,0 +1,129 @@
+"""User-defined networks: embedded DNS, names and aliases, traffic between containers, internal, IPv6."""
+
+from __future__ import annotations
+
+import pytest
+from docker.types import EndpointConfig
+
+from parity.probe import Prober
+from parity.resources import ResourceScope
+from suites.networking.conftest import StartServer
+
+PAYLOAD = b"parity\x00\xff\r\n" * 100
+
+
+def address_on(container_attrs: dict[str, object], network: str) -> str:
+    networks = container_attrs["NetworkSettings"]["Networks"]  # type: ignore[index]
+    return str(networks[network]["IPAddress"])  # type: ignore[index]
+
+
+def test_user_network_uses_the_embedded_dns_server(resources: ResourceScope) -> None:
+    """On a user-defined network, /etc/resolv.conf points at the embedded DNS server
+    127.0.0.11 only, with "options ndots:0".
+
+    Source: Docker docs "Networking overview", DNS services ("containers that use a custom
+    network use Docker's embedded DNS server ... 127.0.0.11"); moby libnetwork resolvconf.
+    """
+    network = resources.network()
+    container = resources.container(network=network.name)
+    lines = Prober(container).one("read", "/etc/resolv.conf")["data"].splitlines()
+    assert [line for line in lines if line.startswith("nameserver")] == ["nameserver 127.0.0.11"]
+    assert "options ndots:0" in lines
+
+
+def test_container_names_and_aliases_resolve_on_a_user_network(resources: ResourceScope) -> None:
+    """Containers on the same user-defined network resolve each other by name and by
+    network alias to their address on that network.
+
+    Source: Docker docs "Networking overview" / "Bridge network driver" ("containers can
+    resolve each other by name or alias"); docker network connect --alias.
+    """
+    network = resources.network()
+    endpoint = EndpointConfig(resources.client.api.api_version, aliases=["parity-alias"])
+    peer = resources.container(network=network.name, networking_config={network.name: endpoint})
+    client = resources.container(network=network.name)
+    peer_address = address_on(peer.attrs, network.name)
+    assert peer.name is not None
+    by_name, by_alias = Prober(client)(("resolve", peer.name, "inet"), ("resolve", "parity-alias", "inet"))
+    assert (by_name["addresses"], by_alias["addresses"]) == ([peer_address], [peer_address])
+
+
+def test_tcp_between_containers_on_a_user_network(resources: ResourceScope, start_server: StartServer) -> None:
+    """A container reaches another's TCP port over a user-defined network, bytes intact.
+
+    Source: Docker docs "Bridge network driver" ("containers connected to the same
+    user-defined bridge network effectively expose all ports to each other"); tcp(7).
+    """
+    network = resources.network()
+    server = start_server("tcp", 7000, network=network.name)
+    client = resources.container(network=network.name)
+    echoed = Prober(client).one("tcp-connect", address_on(server.attrs, network.name), "7000", PAYLOAD.hex(), "10000")
+    assert (echoed.ok, echoed["received_hex"]) == (True, PAYLOAD.hex())
+
+
+def test_udp_between_containers_on_a_user_network(resources: ResourceScope, start_server: StartServer) -> None:
+    """A UDP datagram to another container on a user-defined network is echoed intact.
+
+    Source: Docker docs "Bridge network driver"; udp(7).
+    """
+    network = resources.network()
+    server = start_server("udp", 7001, network=network.name)
+    client = resources.container(network=network.name)
+    echoed = Prober(client).one("udp-send", address_on(server.attrs, network.name), "7001", PAYLOAD[:512].hex(), "5000")
+    assert (echoed.ok, echoed["received_hex"]) == (True, PAYLOAD[:512].hex())
+
+
+def connect_times_out(client: Prober, address: str) -> None:
+    attempt = client.one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "2000")
+    assert (attempt.ok, attempt["connected"], attempt["stage"], attempt.errno) == (False, False, "timeout", "ETIMEDOUT")
+
+
+def test_internal_network_cannot_reach_other_networks(resources: ResourceScope, start_server: StartServer) -> None:
+    """From an --internal network, a container on the default bridge is unreachable:
+    the engine drops the packets, so the connection times out (while a container on the
+    server's own network reaches it).
+
+    Source: docker network create reference, "--internal: Restrict external access to the
+    network"; Docker docs "Packet filtering and firewalls" (DROP rules for internal
+    networks).
+    """
+    server = start_server("tcp", 7000)
+    address = str(server.attrs["NetworkSettings"]["IPAddress"])
+    neighbour = resources.container()
+    reached = Prober(neighbour).one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "5000")
+    assert (reached.ok, reached["received_hex"]) == (True, PAYLOAD[:16].hex())
+    isolated = resources.container(network=resources.network(internal=True).name)
+    connect_times_out(Prober(isolated), address)
+
+
+def test_user_networks_are_isolated_from_each_other(resources: ResourceScope, start_server: StartServer) -> None:
+    """A container on one user-defined bridge network cannot connect to a container on
+    another: the engine drops the traffic between bridges.
+
+    Source: Docker docs "Bridge network driver" ("containers on different bridge
+    networks can't communicate directly"); "Packet filtering and firewalls"
+    (DOCKER-ISOLATION chains).
+    """
+    first, second = resources.network(internal=False), resources.network(internal=False)
+    server = start_server("tcp", 7000, network=first.name)
+    client = resources.container(network=second.name)
+    connect_times_out(Prober(client), address_on(server.attrs, first.name))
+
+
+@pytest.mark.requires("ipv6_networks")
+def test_ipv6_on_a_v6_enabled_network(resources: ResourceScope) -> None:
+    """On a network created with IPv6 and a ULA subnet, eth0 gets an address in that subnet
+    (and the one inspect reports), and a TCP round trip over IPv6 works.
+
+    Source: Docker docs "Use IPv6" (docker network create --ipv6 --subnet); RFC 4193 ULA.
+    """
+    import docker.types
+
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="fd00:7061:7269::/64")])
+    network = resources.network(enable_ipv6=True, ipam=ipam)
+    container = resources.container(network=network.name)
+    container.reload()
+    address = container.attrs["NetworkSettings"]["Networks"][network.name]["GlobalIPv6Address"]
+    eth0 = next(i for i in Prober(container).one("ifaces")["interfaces"] if i["name"] == "eth0")
+    assert address.startswith("fd00:7061:7269:")
+    assert f"{address}/64" in eth0["ipv6"]

@@ -1,0 +1,120 @@
+"""The default seccomp profile: filter mode, what it refuses and what it still allows."""
+
+from __future__ import annotations
+
+import pytest
+
+from parity.probe import Prober
+from parity.target import Target
+from plugins.workload import Observe
+
+
+@pytest.fixture
+def seccomp_profile(target: Target) -> str:
+    profile = target.facts.seccomp_profile
+    if profile is None:
+        pytest.skip(f"not applicable: engine of {target.name} reports no seccomp support (SecurityOptions)")
+    return profile
+
+
+def test_seccomp_filter_mode_is_active(probe: Prober, seccomp_profile: str) -> None:
+    """An engine that reports seccomp runs containers in seccomp filter mode (2), with one
+    filter, and /proc/self/status says the same.
+
+    Source: Docker docs "Seccomp security profiles for Docker"; prctl(2) PR_GET_SECCOMP;
+    proc(5) "Seccomp" and "Seccomp_filters".
+    """
+    mode, status = probe(("prctl",), ("read", "/proc/self/status"))
+    fields = dict(line.split(":\t", 1) for line in status["data"].splitlines() if ":\t" in line)
+    assert (mode["seccomp"], fields["Seccomp"], fields["Seccomp_filters"]) == (2, "2", "1")
+
+
+def test_unconfined_has_no_filter(observe: Observe, seccomp_profile: str) -> None:
+    """--security-opt seccomp=unconfined runs the container without any seccomp filter.
+
+    Source: Docker docs "Seccomp security profiles for Docker", "Run without the default
+    seccomp profile".
+    """
+    assert observe(("prctl",), security_opt=["seccomp=unconfined"])[0]["seccomp"] == 0
+
+
+# Refused by the default profile for a container with the default capabilities, with
+# the profile's default action SCMP_ACT_ERRNO (EPERM). Source: Docker docs "Seccomp
+# security profiles for Docker", table "Significant syscalls blocked by the default
+# profile"; moby profiles/seccomp/default.json.
+REFUSED = [
+    "unshare-user",  # unshare: "Deny cloning new namespaces"
+    "unshare-mnt",
+    "unshare-uts",
+    "unshare-net",
+    "keyctl-join",  # keyctl: "Prevent containers from using the kernel keyring"
+    "add_key",
+    "request_key",
+    "userfaultfd",  # "Userspace page fault handling, largely needed for process migration"
+    "perf_event_open",  # "Tracing/profiling syscall"
+    "bpf",  # "Deny loading potentially persistent bpf programs into kernel"
+    "acct",  # "Accounting syscall which could let containers disable their own resource limits"
+    "swapon",  # "Deny swap on/off for the container"
+    "swapoff",
+    "reboot-cad-off",  # "Don't let containers reboot the host"
+    "init_module",  # "Deny manipulation and functions on kernel modules"
+    "finit_module",
+    "delete_module",
+    "kexec_load",  # "Deny loading a new kernel for later execution"
+    "settimeofday",  # "Time/date is not namespaced"
+    "syslog-read",  # "Prevent container from using kernel syslog"
+    "open_by_handle_at",  # "Cause of an old container breakout"
+    "quotactl",  # "Quota syscall which could let containers disable their own resource limits"
+    "iopl",  # "Deny I/O privilege level changes"
+    "ioperm",
+]
+
+
+@pytest.mark.parametrize("syscall", REFUSED)
+def test_default_profile_refuses_with_eperm(probe: Prober, seccomp_profile: str, syscall: str) -> None:
+    """The default seccomp profile refuses this system call with EPERM.
+
+    Source: Docker docs "Seccomp security profiles for Docker" (blocked syscalls table,
+    default action errno EPERM); moby profiles/seccomp/default.json.
+    """
+    observed = probe.one("syscall", syscall)
+    if observed.get("unsupported"):
+        pytest.skip(f"not applicable: {syscall} does not exist on {observed.get('arch', 'this architecture')}")
+    assert (observed.ok, observed.errno) == (False, "EPERM")
+
+
+# Allowed by the default profile (and by the default capabilities).
+# Source: moby profiles/seccomp/default.json: ptrace allowed on kernels >= 4.8 (since
+# Docker 19.03); personality allowed for 0x0, 0x8 (PER_LINUX32), 0x20000, 0x20008 and
+# 0xffffffff (query); chroot allowed with CAP_SYS_CHROOT; mlock on small ranges.
+ALLOWED = ["ptrace-traceme", "personality-query", "personality-linux32", "chroot", "mlock", "adjtimex-read"]
+
+
+@pytest.mark.parametrize("syscall", ALLOWED)
+def test_default_profile_allows(probe: Prober, seccomp_profile: str, syscall: str) -> None:
+    """The default seccomp profile lets this system call through, and it succeeds.
+
+    Source: moby profiles/seccomp/default.json (allow list and its conditional rules);
+    Docker docs "Seccomp security profiles for Docker".
+    """
+    observed = probe.one("syscall", syscall)
+    assert (observed.ok, observed.errno) == (True, None)
+
+
+def test_no_new_privileges_is_off_by_default(probe: Prober) -> None:
+    """Without --security-opt no-new-privileges, the no_new_privs bit is 0.
+
+    Source: Docker run reference, "Security configuration" (no-new-privileges);
+    prctl(2) PR_GET_NO_NEW_PRIVS.
+    """
+    assert probe.one("prctl")["no_new_privs"] == 0
+
+
+def test_no_new_privileges_option_sets_the_bit(observe: Observe) -> None:
+    """--security-opt no-new-privileges sets no_new_privs to 1 for the container process.
+
+    Source: Docker run reference, "Security configuration"; prctl(2) PR_SET_NO_NEW_PRIVS.
+    """
+    prctl, status = observe(("prctl",), ("read", "/proc/self/status"), security_opt=["no-new-privileges"])
+    assert prctl["no_new_privs"] == 1
+    assert "NoNewPrivs:\t1" in status["data"].splitlines()
