@@ -1,0 +1,72 @@
+"""One container per target with four kinds of storage, shared by the volume checks.
+
+/m/bind is a folder of the machine running pytest (through the target's path mapping),
+/m/volume a named volume, /m/tmpfs a tmpfs, /m/rootfs a folder of the container's own
+filesystem. Each check works in a fresh folder of its own, so sharing is safe.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from docker.models.containers import Container
+from docker.types import Mount
+
+from parity.probe import Prober
+from parity.target import Target
+
+KINDS = ["bind", "volume", "tmpfs", "rootfs"]
+
+
+@dataclass(frozen=True)
+class Mounts:
+    container: Container
+    probe: Prober
+    host_dir: Path  # /m/bind as the machine running pytest sees it
+    volume: str
+
+    def folder(self, kind: str) -> str:
+        """A fresh, empty folder on the storage of this kind, inside the container."""
+        path = f"/m/{kind}/{uuid.uuid4().hex[:10]}"
+        made = self.probe.one("mkdir", path, "755")
+        assert made.ok, made
+        return path
+
+    def on_host(self, container_path: str) -> Path:
+        assert container_path.startswith("/m/bind/")
+        return self.host_dir / container_path.removeprefix("/m/bind/")
+
+
+def mount_options(target: Target, host_dir: Path, volume: str, read_only: bool = False) -> list[Mount]:
+    mounts = [
+        Mount("/m/volume", volume, type="volume", read_only=read_only),
+        Mount("/m/tmpfs", None, type="tmpfs", read_only=read_only),
+    ]
+    if target.supports("bind_mounts"):
+        mounts.append(Mount("/m/bind", target.engine_path(str(host_dir)), type="bind", read_only=read_only))
+    return mounts
+
+
+@pytest.fixture(scope="session")
+def mounts(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
+    scope = target.scope()
+    host_dir = tmp_path_factory.mktemp(f"bind-{target.name}")
+    volume = scope.volume().name
+    assert volume is not None
+    container = scope.container(mounts=mount_options(target, host_dir, volume))
+    prober = Prober(container)
+    assert prober.one("mkdir", "/m/rootfs", "755").ok
+    yield Mounts(container, prober, host_dir, volume)
+    scope.close()
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest, target: Target) -> str:
+    """The kind of storage a check runs on; bind needs the bind_mounts capability."""
+    if request.param == "bind" and not target.supports("bind_mounts"):
+        pytest.skip(f"not applicable: target {target.name} does not declare bind_mounts")
+    return str(request.param)
