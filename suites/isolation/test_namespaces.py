@@ -1,0 +1,124 @@
+"""Namespaces: what a container shares with its siblings and with the engine host."""
+
+from __future__ import annotations
+
+import pytest
+from docker.models.containers import Container
+
+from parity.probe import Prober
+from parity.resources import ResourceScope
+from parity.target import Target
+from parity.workload import PROBE_PATH
+
+NAMESPACES = ["pid", "mnt", "uts", "ipc", "net"]
+
+
+def namespace_ids(prober: Prober, names: list[str]) -> dict[str, str]:
+    links = prober(*(("readlink", f"/proc/self/ns/{name}") for name in names))
+    return {name: link["target"] for name, link in zip(names, links, strict=True)}
+
+
+def test_pid_1_is_the_containers_own_process(probe: Prober) -> None:
+    """In its own PID namespace, a container's PID 1 is its main process (the workload's
+    idle command), not the host's init.
+
+    Source: pid_namespaces(7); Docker run reference "PID settings (--pid)".
+    """
+    cmdline = probe.one("read", "/proc/1/cmdline")["data"]
+    assert cmdline == f"{PROBE_PATH}\x00idle\x00"
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_sibling_containers_have_separate_namespaces(probe: Prober, resources: ResourceScope, namespace: str) -> None:
+    """Two containers with default settings are in different namespaces of this type.
+
+    Source: namespaces(7); Docker overview, "The underlying technology" (pid, net, ipc,
+    mnt, uts namespaces per container).
+    """
+    sibling = Prober(resources.container())
+    assert namespace_ids(probe, [namespace]) != namespace_ids(sibling, [namespace])
+
+
+def test_cgroup_namespace_follows_the_engine_default(probe: Prober, resources: ResourceScope, target: Target) -> None:
+    """The default cgroup namespace mode is private on cgroup v2 and host on cgroup v1:
+    two default containers share it exactly when the engine runs cgroup v1.
+
+    Source: dockerd reference "--default-cgroupns-mode" ("private" on cgroup v2 hosts,
+    "host" on cgroup v1); cgroup_namespaces(7).
+    """
+    sibling = Prober(resources.container())
+    shared = namespace_ids(probe, ["cgroup"]) == namespace_ids(sibling, ["cgroup"])
+    assert shared == (target.facts.cgroup_version == "1")
+
+
+def test_private_cgroup_namespace_shows_root_cgroup(resources: ResourceScope) -> None:
+    """With --cgroupns private, /proc/self/cgroup shows the container's cgroup as "/".
+
+    Source: cgroup_namespaces(7) ("the cgroup namespace root ... appears as /"); Docker
+    run reference "--cgroupns".
+    """
+    container = resources.container(cgroupns="private")
+    lines = Prober(container).one("read", "/proc/self/cgroup")["data"].splitlines()
+    assert {line.rsplit(":", 1)[1] for line in lines} == {"/"}
+
+
+def test_user_namespace_mapping_as_the_engine_declares(probe: Prober, target: Target) -> None:
+    """Without userns-remap, uid_map is the identity over the whole range; with it, root
+    maps to a subordinate range of 65536 ids.
+
+    Source: user_namespaces(7) (/proc/pid/uid_map); dockerd reference "--userns-remap";
+    GET /info SecurityOptions "name=userns".
+    """
+    rows = [line.split() for line in probe.one("read", "/proc/self/uid_map")["data"].splitlines()]
+    if target.facts.userns_remapped:
+        assert len(rows) == 1
+        assert (rows[0][0], rows[0][1] != "0", rows[0][2]) == ("0", True, "65536")
+    else:
+        assert rows == [["0", "0", "4294967295"]]
+
+
+def test_shm_of_one_container_is_not_seen_by_another(probe: Prober, resources: ResourceScope) -> None:
+    """A file in one container's /dev/shm is not in a sibling's /dev/shm (separate IPC
+    namespaces, private shm mounts).
+
+    Source: ipc_namespaces(7); Docker run reference "IPC settings (--ipc)" (default
+    "private" for API >= 1.32, "shareable" before).
+    """
+    probe.one("write", "/dev/shm/parity-private", "O_WRONLY|O_CREAT", "0600", "00")
+    sibling = Prober(resources.container())
+    assert sibling.one("readdir", "/dev/shm")["names"] == []
+
+
+@pytest.mark.requires("ipc_modes")
+def test_ipc_container_mode_shares_the_ipc_namespace(resources: ResourceScope) -> None:
+    """--ipc container:X (X created with --ipc shareable) shares X's IPC namespace and /dev/shm.
+
+    Source: Docker run reference "IPC settings (--ipc)".
+    """
+    owner = Prober(resources.container(ipc_mode="shareable"))
+    owner.one("write", "/dev/shm/shared", "O_WRONLY|O_CREAT", "0600", b"hello".hex())
+    joined = Prober(resources.container(ipc_mode=f"container:{owner.container.id}"))
+    assert namespace_ids(owner, ["ipc"]) == namespace_ids(joined, ["ipc"])
+    assert joined.one("read", "/dev/shm/shared")["data"] == "hello"
+
+
+def test_pid_container_mode_sees_the_other_containers_processes(workload: Container, resources: ResourceScope) -> None:
+    """--pid container:X joins X's PID namespace: PID 1 is X's main process.
+
+    Source: Docker run reference "PID settings (--pid)" ("container:<name|id>").
+    """
+    joined = Prober(resources.container(pid_mode=f"container:{workload.id}"))
+    assert joined.one("read", "/proc/1/cmdline")["data"] == f"{PROBE_PATH}\x00idle\x00"
+
+
+@pytest.mark.requires("pid_host")
+def test_pid_host_mode_sees_containers_as_host_processes(workload: Container, resources: ResourceScope) -> None:
+    """--pid host shares the engine host's PID namespace: another container's main
+    process is visible under its host pid (State.Pid).
+
+    Source: Docker run reference "--pid=host"; Engine API ContainerInspect State.Pid.
+    """
+    workload.reload()
+    host_pid = workload.attrs["State"]["Pid"]
+    joined = Prober(resources.container(pid_mode="host"))
+    assert joined.one("read", f"/proc/{host_pid}/cmdline")["data"] == f"{PROBE_PATH}\x00idle\x00"

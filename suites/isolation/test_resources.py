@@ -1,0 +1,200 @@
+"""Resource limits enforced through cgroups, and what a container sees of the machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from parity.probe import Prober
+from parity.resources import ResourceScope
+from parity.target import Target
+from parity.workload import PROBE_PATH
+from plugins.workload import Observe
+
+MiB = 1024 * 1024
+
+
+def cgroup_file(target: Target, v1: str, v2: str) -> str:
+    """The path of a cgroup control file inside the container, by the engine's cgroup version."""
+    return f"/sys/fs/cgroup/{v2}" if target.facts.cgroup_version == "2" else f"/sys/fs/cgroup/{v1}"
+
+
+def test_memory_limit_is_written_to_the_cgroup(observe: Observe, target: Target) -> None:
+    """--memory 64m sets the container cgroup's memory limit to exactly 67108864 bytes.
+
+    Source: Docker docs "Resource constraints" (--memory); cgroup v1 memory.limit_in_bytes,
+    cgroup v2 memory.max (Documentation/admin-guide/cgroup-v2.rst).
+    """
+    path = cgroup_file(target, "memory/memory.limit_in_bytes", "memory.max")
+    limit = observe(("read", path), mem_limit="64m", memswap_limit="64m")[0]["data"]
+    assert limit == f"{64 * MiB}\n"
+
+
+def test_memory_hog_is_oom_killed(resources: ResourceScope) -> None:
+    """A process that touches 128 MiB under a 64 MiB limit (no swap) is OOM-killed: the
+    container exits with 137 and inspect reports OOMKilled.
+
+    Source: Docker docs "Resource constraints" ("... the kernel kills processes in the
+    container"); Engine API State.OOMKilled; exit status 128 + SIGKILL(9).
+    """
+    done = resources.run([PROBE_PATH, "alloc", "128"], mem_limit="64m", memswap_limit="64m")
+    assert (done.status, done.state["OOMKilled"], done.stdout) == (137, True, b"")
+
+
+def test_memory_limit_does_not_change_meminfo(observe: Observe, target: Target) -> None:
+    """/proc/meminfo is not virtualised: MemTotal is the engine host's memory (GET /info
+    MemTotal), with or without --memory.
+
+    Source: Docker docs "Resource constraints" (limits are cgroup limits); proc(5)
+    /proc/meminfo; GET /info MemTotal (read from the host's /proc/meminfo).
+    """
+    meminfo = observe(("read", "/proc/meminfo"), mem_limit="64m")[0]["data"]
+    total_kib = next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:"))
+    assert total_kib * 1024 == target.facts.mem_total
+
+
+def test_cpu_quota_is_written_to_the_cgroup(observe: Observe, target: Target) -> None:
+    """--cpus 0.5 sets a CFS quota of 50000 us per 100000 us period.
+
+    Source: Docker docs "Resource constraints", "Configure the default CFS scheduler"
+    (--cpus = quota/period, period 100000); cgroup v1 cpu.cfs_quota_us / cpu.cfs_period_us,
+    cgroup v2 cpu.max.
+    """
+    if target.facts.cgroup_version == "2":
+        assert observe(("read", "/sys/fs/cgroup/cpu.max"), nano_cpus=500_000_000)[0]["data"] == "50000 100000\n"
+    else:
+        quota, period = observe(
+            ("read", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
+            ("read", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+            nano_cpus=500_000_000,
+        )
+        assert (quota["data"], period["data"]) == ("50000\n", "100000\n")
+
+
+def test_pids_limit_stops_a_fork_bomb(observe: Observe, target: Target) -> None:
+    """Under --pids-limit 32, a process can fork 31 children (32 tasks) and the next fork
+    fails with EAGAIN.
+
+    Source: Docker run reference "--pids-limit"; cgroup pids controller (pids.max);
+    fork(2) EAGAIN.
+    """
+    path = cgroup_file(target, "pids/pids.max", "pids.max")
+    limit, bomb = observe(("read", path), ("fork-bomb", "100", "2000"), pids_limit=32)
+    assert (limit["data"], bomb["forked"], bomb.errno) == ("32\n", 31, "EAGAIN")
+
+
+def cpus_in(cpu_list: str) -> int:
+    """How many CPUs a kernel cpu list ("0-3,6") names."""
+    count = 0
+    for part in cpu_list.strip().split(","):
+        first, _, last = part.partition("-")
+        count += int(last or first) - int(first) + 1
+    return count
+
+
+def test_all_engine_cpus_are_online_and_usable(probe: Prober, target: Target) -> None:
+    """Without a cpuset, the kernel's online CPU list and the affinity mask both hold all
+    the engine's CPUs (GET /info NCPU).
+
+    Source: sysfs cpu hotplug ABI /sys/devices/system/cpu/online; sched_getaffinity(2);
+    GET /info NCPU.
+    """
+    online, nproc = probe(("read", "/sys/devices/system/cpu/online"), ("nproc",))
+    assert (cpus_in(online["data"]), nproc["affinity"]) == (target.facts.ncpu, target.facts.ncpu)
+
+
+def test_cpuset_restricts_the_affinity_mask(observe: Observe, target: Target) -> None:
+    """--cpuset-cpus 0 leaves exactly one CPU in the affinity mask; the kernel's online
+    list still names every CPU.
+
+    Source: Docker docs "Resource constraints" (--cpuset-cpus); cpuset(7);
+    sched_getaffinity(2); /sys/devices/system/cpu/online.
+    """
+    online, nproc = observe(("read", "/sys/devices/system/cpu/online"), ("nproc",), cpuset_cpus="0")
+    assert (cpus_in(online["data"]), nproc["affinity"]) == (target.facts.ncpu, 1)
+
+
+def test_read_only_rootfs_refuses_writes(observe: Observe) -> None:
+    """--read-only makes the root filesystem refuse file creation with EROFS, in / and
+    in /tmp; /dev/shm stays writable.
+
+    Source: Docker run reference "--read-only: Mount the container's root filesystem as
+    read only"; open(2) EROFS.
+    """
+    root, tmp, shm = observe(
+        ("open", "/parity", "O_WRONLY|O_CREAT", "0644"),
+        ("open", "/tmp/parity", "O_WRONLY|O_CREAT", "0644"),
+        ("open", "/dev/shm/parity", "O_WRONLY|O_CREAT", "0644"),
+        read_only=True,
+    )
+    assert [(o.ok, o.errno) for o in (root, tmp, shm)] == [(False, "EROFS"), (False, "EROFS"), (True, None)]
+
+
+def test_cgroup_filesystem_is_read_only(probe: Prober, target: Target) -> None:
+    """A non-privileged container cannot create cgroups: /sys/fs/cgroup is read-only (EROFS).
+
+    Source: moby oci/defaults.go (cgroup mount "ro"); mkdir(2) EROFS.
+    """
+    path = cgroup_file(target, "memory/parity", "parity")
+    made = probe.one("mkdir", path, "755")
+    assert (made.ok, made.errno) == (False, "EROFS")
+
+
+def test_devices_cgroup_refuses_other_devices(probe: Prober) -> None:
+    """A block device node made with CAP_MKNOD cannot be opened: the devices cgroup only
+    allows the default devices (EPERM), while a node for /dev/null's numbers opens.
+
+    Source: OCI runtime spec config-linux.md "Device allowlist"; moby oci/defaults.go;
+    cgroup v1 devices controller / v2 BPF device program; open(2) EPERM.
+    """
+    folder = "/tmp/parity-devices"
+    _, _, _, disk, null = probe(
+        ("mkdir", folder, "755"),
+        ("mknod", f"{folder}/disk", "b", "8", "0", "0600"),
+        ("mknod", f"{folder}/null", "c", "1", "3", "0600"),
+        ("open", f"{folder}/disk", "O_RDONLY", "0"),
+        ("open", f"{folder}/null", "O_RDONLY", "0"),
+    )
+    assert [(o.ok, o.errno) for o in (disk, null)] == [(False, "EPERM"), (True, None)]
+
+
+@pytest.mark.requires("devices")
+def test_device_option_adds_a_device(observe: Observe) -> None:
+    """--device /dev/null:/dev/parity-null adds a character device 1:3 that opens read-write.
+
+    Source: Docker run reference "--device".
+    """
+    stat, opened = observe(
+        ("stat", "/dev/parity-null"),
+        ("open", "/dev/parity-null", "O_RDWR", "0"),
+        devices=["/dev/null:/dev/parity-null:rwm"],
+    )
+    assert (stat["type"], stat["rdev_major"], stat["rdev_minor"], opened.ok) == ("chr", 1, 3, True)
+
+
+def test_privileged_is_refused_where_not_declared(resources: ResourceScope, target: Target) -> None:
+    """A target that does not declare the privileged capability refuses --privileged:
+    the container is rejected at create or fails to start.
+
+    Source: matrix.yaml capabilities (declared); moby runconfig/hostconfig_windows.go
+    (Windows rejects Privileged); runc (cannot grant capabilities the host withholds).
+    """
+    if target.supports("privileged"):
+        pytest.skip(f"not applicable: target {target.name} declares privileged")
+    import docker.errors
+
+    with pytest.raises(docker.errors.APIError):
+        resources.container(privileged=True)
+
+
+@pytest.mark.requires("privileged")
+def test_privileged_gets_every_capability_and_no_seccomp(observe: Observe) -> None:
+    """--privileged grants every capability the kernel knows (0..cap_last_cap) and runs
+    without a seccomp filter.
+
+    Source: Docker run reference "Runtime privilege and Linux capabilities"
+    ("--privileged gives all capabilities to the container"); capabilities(7)
+    /proc/sys/kernel/cap_last_cap.
+    """
+    last, caps, prctl = observe(("read", "/proc/sys/kernel/cap_last_cap"), ("caps",), ("prctl",), privileged=True)
+    full = f"{(1 << (int(last['data']) + 1)) - 1:016x}"
+    assert (caps["effective"], caps["bounding"], prctl["seccomp"]) == (full, full, 0)

@@ -1,0 +1,294 @@
+"""Container lifecycle: exit statuses, stop and signals, init, restart, removal, pause, logs, exec."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import docker.errors
+import pytest
+from docker.models.containers import Container
+
+from parity.probe import Prober
+from parity.resources import ResourceScope
+from parity.workload import PROBE_PATH
+
+
+def wait_for(container: Container, predicate_text: str, check: object, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if check(container):  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError(
+        f"{container.name}: {predicate_text} not reached within {timeout} s: {container.attrs['State']}"
+    )
+
+
+def signals_ready(container: Container) -> None:
+    """The probe's `signals` writes "ready" to its file once every handler is installed."""
+    wait_for(
+        container,
+        "signal handlers installed",
+        lambda c: c.exec_run(["/bin/cat", "/tmp/signals"])[1].startswith(b"ready"),
+    )
+
+
+@pytest.mark.parametrize("code", [0, 1, 2, 42, 127, 128, 255])
+def test_exit_status_is_the_main_process_exit_code(resources: ResourceScope, code: int) -> None:
+    """The container's exit status (wait and inspect) is its main process's exit code.
+
+    Source: Docker run reference "Exit status"; Engine API POST /containers/{id}/wait
+    StatusCode; exit(3) (status & 0377).
+    """
+    done = resources.run([PROBE_PATH, "exit", str(code)])
+    assert (done.status, done.state["ExitCode"]) == (code, code)
+
+
+def test_sigkill_from_the_engine_gives_137(resources: ResourceScope) -> None:
+    """docker kill (SIGKILL) ends the container with exit status 137 (128 + 9).
+
+    Source: Docker run reference "Exit status"; docker kill reference (default SIGKILL).
+    """
+    container = resources.container()
+    container.kill()
+    assert container.wait(timeout=30)["StatusCode"] == 137
+
+
+def test_pid_1_survives_its_own_unhandled_signal(resources: ResourceScope) -> None:
+    """A container's PID 1 is not killed by a signal it has no handler for, even one it
+    raises itself: the kernel drops it.
+
+    Source: pid_namespaces(7) ("the only signals that can be sent to the init process
+    are those for which the init process has established a signal handler").
+    """
+    done = resources.run([PROBE_PATH, "kill-self", "SIGTERM"])
+    assert (done.status, done.stderr) == (0, b"probe: kill-self SIGTERM: process survived the signal\n")
+
+
+@pytest.mark.parametrize(("signal", "status"), [("SIGSEGV", 139), ("SIGABRT", 134), ("SIGKILL", 137)])
+def test_init_exits_with_128_plus_the_signal_that_killed_the_command(
+    resources: ResourceScope, signal: str, status: int
+) -> None:
+    """Under --init, a command killed by signal N makes the container exit with 128 + N.
+
+    Source: Docker run reference "--init" (docker-init is tini); tini README ("if the
+    child was killed by a signal, tini exits with 128 + signal number"); signal(7).
+    """
+    assert resources.run([PROBE_PATH, "kill-self", signal], init=True).status == status
+
+
+def test_exec_exit_code(probe: Prober) -> None:
+    """docker exec reports the exit code of the executed process.
+
+    Source: Engine API GET /exec/{id}/json ExitCode.
+    """
+    codes = [probe.container.exec_run([PROBE_PATH, "exit", str(code)])[0] for code in (0, 3, 255)]
+    assert codes == [0, 3, 255]
+
+
+def test_missing_command_fails_to_start_with_127(resources: ResourceScope) -> None:
+    """A container whose command does not exist fails to start, and inspect reports exit
+    code 127 with the runtime's error.
+
+    Source: Docker run reference "Exit status" ("127 if the contained command cannot be
+    found"); Engine API State.ExitCode and State.Error.
+    """
+    with pytest.raises(docker.errors.APIError, match="no such file or directory"):
+        resources.container(["/nonexistent"])
+    container = resources.created[-1]
+    assert isinstance(container, Container)
+    container.reload()
+    assert container.attrs["State"]["ExitCode"] == 127
+
+
+def test_stop_sends_sigterm(resources: ResourceScope) -> None:
+    """docker stop sends SIGTERM to the main process; a process that exits on it ends
+    the container with its own exit code (0).
+
+    Source: docker stop reference ("The main process inside the container will receive
+    SIGTERM, and after a grace period, SIGKILL").
+    """
+    container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGTERM"])
+    signals_ready(container)
+    container.stop(timeout=10)
+    container.reload()
+    assert (container.logs(), container.attrs["State"]["ExitCode"]) == (b"SIGTERM\n", 0)
+
+
+def test_stop_kills_after_the_timeout(resources: ResourceScope) -> None:
+    """A process that ignores SIGTERM is killed with SIGKILL after the stop timeout:
+    exit status 137, and not before the timeout.
+
+    Source: docker stop reference (-t, --time: "Seconds to wait before killing").
+    """
+    container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "-", "IGNORE", "SIGTERM"])
+    signals_ready(container)
+    started = time.monotonic()
+    container.stop(timeout=2)
+    elapsed = time.monotonic() - started
+    container.reload()
+    assert container.attrs["State"]["ExitCode"] == 137
+    assert elapsed >= 2.0
+
+
+def test_stop_signal_option(resources: ResourceScope) -> None:
+    """--stop-signal SIGUSR1 makes docker stop send SIGUSR1 instead of SIGTERM.
+
+    Source: Docker run reference "--stop-signal"; Dockerfile STOPSIGNAL.
+    """
+    container = resources.container(
+        [PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGUSR1"], stop_signal="SIGUSR1"
+    )
+    signals_ready(container)
+    container.stop(timeout=10)
+    container.reload()
+    assert (container.logs(), container.attrs["State"]["ExitCode"]) == (b"SIGUSR1\n", 0)
+
+
+def test_kill_delivers_the_named_signal_to_pid_1(resources: ResourceScope) -> None:
+    """docker kill -s SIGHUP delivers SIGHUP to the main process, which keeps running.
+
+    Source: docker kill reference ("--signal"); signal(7).
+    """
+    container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGTERM"])
+    signals_ready(container)
+    container.kill(signal="SIGHUP")
+    wait_for(container, "SIGHUP recorded", lambda c: c.logs() == b"SIGHUP\n")
+    assert container.attrs["State"]["Running"] is True
+
+
+def test_init_runs_docker_init_as_pid_1(resources: ResourceScope) -> None:
+    """--init runs the engine's init (docker-init) as PID 1, with the command after "--".
+
+    Source: Docker run reference "--init" ("... runs an init inside the container that
+    forwards signals and reaps processes"); tini as docker-init.
+    """
+    container = resources.container(init=True)
+    cmdline = Prober(container).one("read", "/proc/1/cmdline")["data"]
+    assert cmdline == f"/sbin/docker-init\x00--\x00{PROBE_PATH}\x00idle\x00"
+
+
+@pytest.mark.parametrize(("init", "zombies"), [(True, 0), (False, 1)])
+def test_orphans_are_reaped_only_with_init(resources: ResourceScope, init: bool, zombies: int) -> None:
+    """An orphaned process that exits is reaped by --init's PID 1; a main process that
+    does not wait for it leaves it a zombie.
+
+    Source: Docker run reference "--init"; wait(2) ("a child that terminates, but has
+    not been waited for becomes a zombie"); PR_SET_CHILD_SUBREAPER / init reparenting.
+    """
+    done = resources.run([PROBE_PATH, "orphan", "--", "sleep", "300", "--", "zombies"], init=init)
+    assert json.loads(done.stdout)[2]["zombies"] == zombies
+
+
+def test_restart_on_failure_stops_after_the_maximum(resources: ResourceScope) -> None:
+    """--restart on-failure:2 restarts a failing container twice, then leaves it exited.
+
+    Source: Docker docs "Start containers automatically" (on-failure[:max-retries]);
+    Engine API State and RestartCount.
+    """
+    container = resources.container(
+        [PROBE_PATH, "exit", "3"], restart_policy={"Name": "on-failure", "MaximumRetryCount": 2}
+    )
+    wait_for(
+        container,
+        "two restarts, then exited",
+        lambda c: c.attrs["RestartCount"] == 2 and c.attrs["State"]["Status"] == "exited",
+        timeout=60,
+    )
+    assert container.attrs["State"]["ExitCode"] == 3
+
+
+def test_auto_remove_deletes_the_container_after_it_exits(resources: ResourceScope) -> None:
+    """--rm removes the container once its main process has exited.
+
+    Source: Docker run reference "Clean up (--rm)".
+    """
+    container = resources.container([PROBE_PATH, "exit", "0"], auto_remove=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            container.reload()
+        except docker.errors.NotFound:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{container.name} still exists 30 s after exiting: {container.attrs['State']}")
+
+
+def test_pause_freezes_and_unpause_resumes(resources: ResourceScope) -> None:
+    """Paused containers report Paused, refuse exec with 409 Conflict, and run again
+    after unpause.
+
+    Source: docker pause reference (cgroup freezer); Engine API POST /exec: 409
+    "container is paused".
+    """
+    container = resources.container()
+    container.pause()
+    container.reload()
+    assert (container.status, container.attrs["State"]["Paused"]) == ("paused", True)
+    with pytest.raises(docker.errors.APIError) as refused:
+        container.exec_run([PROBE_PATH, "exit", "0"])
+    assert refused.value.status_code == 409
+    container.unpause()
+    assert container.exec_run([PROBE_PATH, "exit", "0"])[0] == 0
+
+
+def test_logs_separate_stdout_and_stderr_in_order(resources: ResourceScope) -> None:
+    """Logs keep stdout and stderr apart, each in the order written.
+
+    Source: docker logs reference; Engine API GET /containers/{id}/logs (stdout, stderr).
+    """
+    done = resources.run(["/bin/sh", "-c", "echo out1; echo err1 >&2; echo out2; echo err2 >&2"])
+    assert (done.stdout, done.stderr) == (b"out1\nout2\n", b"err1\nerr2\n")
+
+
+def test_large_output_is_logged_completely(resources: ResourceScope) -> None:
+    """4 MiB written to stdout come back from the logs byte for byte.
+
+    Source: Docker docs "JSON File logging driver" (default); docker logs reference.
+    """
+    size = 4 * 1024 * 1024
+    done = resources.run(["/bin/sh", "-c", f"yes parity | head -c {size}"])
+    assert done.stdout == (b"parity\n" * (size // 7 + 1))[:size]
+
+
+def test_environment_is_passed_byte_exact(resources: ResourceScope) -> None:
+    """Environment values reach the process byte for byte: spaces, '=', tabs, UTF-8, empty.
+
+    Source: Docker run reference "ENV (environment variables)"; environ(7).
+    """
+    values = {
+        "PARITY_SPACES": " a  b ",
+        "PARITY_EQUALS": "x=y=z",
+        "PARITY_TAB": "a\tb",
+        "PARITY_UTF8": "\u00e9\u540d",
+        "PARITY_EMPTY": "",
+    }
+    done = resources.run([PROBE_PATH, "env"], environment=values)
+    environment = [entry.encode("latin-1") for entry in json.loads(done.stdout)[0]["env"]]
+    assert [e for e in environment if e.startswith(b"PARITY_")] == [f"{k}={v}".encode() for k, v in values.items()]
+
+
+def test_argv_is_passed_byte_exact(resources: ResourceScope) -> None:
+    """Command arguments reach the process byte for byte, including empty ones, "--",
+    whitespace and UTF-8.
+
+    Source: Docker run reference "CMD (default command or options)" (exec form, no shell);
+    execve(2).
+    """
+    arguments = ["", " ", "--", "a\tb", "line\nbreak", "\u00e9", "$HOME", "'quoted'"]
+    done = resources.run([PROBE_PATH, "argv", *arguments])
+    assert [a.encode("latin-1") for a in json.loads(done.stdout)[0]["argv"]] == [a.encode() for a in arguments]
+
+
+def test_exec_environment_user_and_working_directory(probe: Prober) -> None:
+    """docker exec runs with the given environment, user and working directory.
+
+    Source: docker exec reference (--env, --user, --workdir); Engine API POST
+    /containers/{id}/exec (Env, User, WorkingDir).
+    """
+    env, ids = probe(("env",), ("ids",), user="1000:1000", environment={"PARITY_EXEC": "1"}, workdir="/tmp")
+    cwd = probe.container.exec_run(["/bin/sh", "-c", "pwd"], workdir="/tmp")[1]
+    assert "PARITY_EXEC=1" in env["env"]
+    assert (ids["uid"], ids["gid"], cwd) == (1000, 1000, b"/tmp\n")
