@@ -35,7 +35,7 @@ class Endpoint:
     source: str  # how the address was chosen, for the header: "DOCKER_HOST", "context 'x'"
     tls: TLSConfig | bool = False
 
-    def client(self, timeout: float, version: str = "auto") -> docker.DockerClient:
+    def client(self, timeout: int, version: str = "auto") -> docker.DockerClient:
         """A client bounded by ``timeout`` per call; "auto" asks the engine for its API
         version (one more bounded call), a detected version skips that."""
         return docker.DockerClient(
@@ -244,7 +244,7 @@ def check_kind(target: TargetSpec, facts: EngineFacts) -> str | None:
     return None
 
 
-def detect(endpoint: Endpoint, timeout: float) -> EngineFacts:
+def detect(endpoint: Endpoint, timeout: int) -> EngineFacts:
     """Ping the engine and read /version and /info, within ``timeout`` per call."""
     if endpoint.url.startswith("unix://"):
         _connect_unix(endpoint.url, timeout)
@@ -262,7 +262,7 @@ def detect(endpoint: Endpoint, timeout: float) -> EngineFacts:
     return EngineFacts.from_api(info, version)
 
 
-def _connect_unix(url: str, timeout: float) -> None:
+def _connect_unix(url: str, timeout: int) -> None:
     """Fail early, and without leaking a socket, when nothing listens on a unix socket
     (docker-py's unix adapter does not close its socket when connect fails)."""
     path = url.removeprefix("unix://")

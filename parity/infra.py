@@ -8,14 +8,14 @@ and every call is bounded by the target's timeout.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import testinfra.host
 from docker.models.containers import Container
 from testinfra.backend.base import BaseBackend, CommandResult
 
 
-class EngineExecBackend(BaseBackend):
+class EngineExecBackend(BaseBackend):  # type: ignore[misc]  # testinfra ships no type hints
     NAME = "parity"
 
     def __init__(self, container: Container, user: str = "") -> None:
@@ -28,8 +28,11 @@ class EngineExecBackend(BaseBackend):
     def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
         cmd = self.get_command(command, *args)
         rc, output = self.container.exec_run(["/bin/sh", "-c", cmd], user=self.user, demux=True)
-        stdout, stderr = output if isinstance(output, tuple) else (output, b"")
-        return self.result(rc if rc is not None else -1, self.encode(cmd), stdout or b"", stderr or b"")
+        stdout, stderr = cast("tuple[bytes | None, bytes | None]", output)  # demux=True
+        result: CommandResult = self.result(
+            rc if rc is not None else -1, self.encode(cmd), stdout or b"", stderr or b""
+        )
+        return result
 
 
 def host(container: Container, user: str = "") -> testinfra.host.Host:

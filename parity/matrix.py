@@ -56,7 +56,7 @@ class EngineSpec(_Strict):
     url: str | None = None
     context: str | None = None
     tls: TlsSpec | None = None
-    timeout: float = Field(default=60.0, gt=0, le=3600)  # seconds, for every engine call
+    timeout: int = Field(default=60, ge=1, le=3600)  # seconds, for every engine call
 
     @field_validator("url")
     @classmethod

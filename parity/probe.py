@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from docker.models.containers import Container
 
@@ -83,7 +83,7 @@ def run(
     exit_code, output = container.exec_run(
         argv, user=user, environment=dict(environment or {}), workdir=workdir, demux=True
     )
-    stdout, stderr = output if isinstance(output, tuple) else (output, b"")
+    stdout, stderr = cast("tuple[bytes | None, bytes | None]", output)  # demux=True: (stdout, stderr)
     try:
         if exit_code != 0:
             raise ValueError(f"exit code {exit_code}")

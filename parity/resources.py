@@ -12,8 +12,9 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import docker
@@ -104,21 +105,24 @@ def _remove_all(
     """Remove in dependency order; gone already is fine, anything else is reported."""
     removed: Counter[str] = Counter()
     failures: list[str] = []
-    for kind, items, remove in (
-        ("containers", containers, lambda c: c.remove(force=True, v=True)),
-        ("networks", networks, lambda n: n.remove()),
-        ("volumes", volumes, lambda v: v.remove(force=True)),
-    ):
-        for item in items:
-            try:
-                remove(item)
-                removed[kind] += 1
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError as exc:
-                if exc.status_code == 409 and "already in progress" in str(exc):
-                    continue
-                failures.append(f"{kind[:-1]} {item.name}: {exc.explanation or exc}")
+
+    def attempt(kind: str, name: str | None, remove: Callable[[], object]) -> None:
+        try:
+            remove()
+            removed[kind] += 1
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409 and "already in progress" in str(exc):
+                return
+            failures.append(f"{kind[:-1]} {name}: {exc.explanation or exc}")
+
+    for container in containers:
+        attempt("containers", container.name, partial(container.remove, force=True, v=True))
+    for network in networks:
+        attempt("networks", network.name, network.remove)
+    for volume in volumes:
+        attempt("volumes", volume.name, partial(volume.remove, force=True))
     if failures:
         raise CleanupError("; ".join(failures))
     return removed
@@ -201,7 +205,7 @@ class ResourceScope:
             command=list(command) if command is not None else None,
             name=options.pop("name", None) or self._name(),
             labels=labels,
-            ports=ports or None,
+            ports=ports or None,  # type: ignore[arg-type]  # (ip, None): an ephemeral port, as docker-py documents
             **options,
         )
         self.created.append(container)

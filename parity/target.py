@@ -59,7 +59,7 @@ def contact(spec: TargetSpec, identity: RunIdentity) -> TargetState:
     address = endpoint.url if endpoint.source == "matrix" else f"{endpoint.url} ({endpoint.source})"
     timeout = spec.engine.timeout
     try:
-        facts = engine.detect(endpoint, timeout=min(timeout, 10.0))
+        facts = engine.detect(endpoint, timeout=min(timeout, 10))
     except EngineUnavailable as exc:
         return TargetState(spec.name, address, unavailable=str(exc))
     mismatch = engine.check_kind(spec, facts)
@@ -110,7 +110,7 @@ class Target:
         return self.spec.kind
 
     @property
-    def timeout(self) -> float:
+    def timeout(self) -> int:
         return self.spec.engine.timeout
 
     @property

@@ -18,6 +18,7 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import docker
 import docker.errors
@@ -91,7 +92,7 @@ def _is_static_elf(data: bytes) -> bool:
     """True for an ELF executable without a PT_INTERP program header (no dynamic loader)."""
     if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit only
         return False
-    order = "little" if data[5] == 1 else "big"
+    order: Literal["little", "big"] = "little" if data[5] == 1 else "big"
     phoff = int.from_bytes(data[0x20:0x28], order)
     phentsize = int.from_bytes(data[0x36:0x38], order)
     phnum = int.from_bytes(data[0x38:0x3A], order)
@@ -261,7 +262,7 @@ def ensure_loaded(client: docker.DockerClient, workload: Workload) -> str:
         pass
     with workload.archive.open("rb") as archive:
         loaded = client.images.load(archive.read())
-    ids = {image.id for image in loaded}
+    ids = {image.id for image in loaded if image.id}
     if workload.image_id not in ids:
         raise WorkloadError(
             f"the engine loaded {sorted(ids)} from {workload.archive.name}, expected {workload.image_id}"

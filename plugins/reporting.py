@@ -141,7 +141,7 @@ class TargetReports:
                     suite.add_property(key, value)
             for case in cases.values():
                 suite.add_testcase(case)
-            suite.update_statistics()
+            suite.update_statistics()  # type: ignore[no-untyped-call]
             document = JUnitXml()
             document.add_testsuite(suite)
             folder.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,7 @@ def test_shipped_matrix_is_valid() -> None:
         ),
         (
             "targets:\n  - {name: a, kind: linux, engine: {timeout: fast}}\n",
-            "target 'a': key 'engine.timeout': Input should be a valid number",
+            "target 'a': key 'engine.timeout': Input should be a valid integer",
         ),
         ("targets: []\n", "key 'targets': Tuple should have at least 1 item"),
         ("- local\n", "expected a mapping with a 'targets' list at the top"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from docker.types import EndpointConfig
 
@@ -12,9 +14,9 @@ from suites.networking.conftest import StartServer
 PAYLOAD = b"parity\x00\xff\r\n" * 100
 
 
-def address_on(container_attrs: dict[str, object], network: str) -> str:
-    networks = container_attrs["NetworkSettings"]["Networks"]  # type: ignore[index]
-    return str(networks[network]["IPAddress"])  # type: ignore[index]
+def address_on(container_attrs: dict[str, Any], network: str | None) -> str:
+    assert network is not None
+    return str(container_attrs["NetworkSettings"]["Networks"][network]["IPAddress"])
 
 
 def test_user_network_uses_the_embedded_dns_server(resources: ResourceScope) -> None:
