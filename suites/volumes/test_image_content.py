@@ -1,0 +1,70 @@
+"""The container's filesystem holds the image's layer exactly: modes, owners, links, times.
+
+The workload's single layer is written by parity/workload.py with known modes, owners
+and mtime 0; an engine that unpacks layers differently (another storage driver, a
+Windows host) shows here. testinfra reads these the way an operator would.
+"""
+
+from __future__ import annotations
+
+import pytest
+from testinfra.host import Host
+
+from parity.probe import Prober
+from parity.workload import GROUP, PASSWD, PROBE_PATH
+
+
+@pytest.mark.parametrize(
+    ("path", "mode", "owner"),
+    [
+        ("/tmp", 0o1777, (0, 0)),
+        ("/root", 0o700, (0, 0)),
+        ("/home/parity", 0o755, (1000, 1000)),
+        (PROBE_PATH, 0o755, (0, 0)),
+        ("/etc/passwd", 0o644, (0, 0)),
+    ],
+)
+def test_layer_modes_and_owners_are_kept(host: Host, path: str, mode: int, owner: tuple[int, int]) -> None:
+    """Files and folders of an image layer keep their tar mode bits (sticky included)
+    and numeric owner in the container.
+
+    Source: OCI image spec layer.md ("changesets ... file attributes: mode, uid, gid");
+    Docker docs "Storage drivers" (image layers are read-only, as built).
+    """
+    file = host.file(path)
+    assert (file.exists, file.mode, file.uid, file.gid) == (True, mode, *owner)
+
+
+def test_layer_file_content_is_exact(host: Host) -> None:
+    """/etc/passwd and /etc/group hold exactly the bytes the image's layer holds.
+
+    Source: OCI image spec layer.md (regular file content); the workload layout in
+    parity/workload.py.
+    """
+    assert (host.file("/etc/passwd").content_string, host.file("/etc/group").content_string) == (PASSWD, GROUP)
+
+
+def test_layer_symlinks_are_kept(host: Host) -> None:
+    """/bin/sh is the layer's symlink to busybox (a relative link, resolved in /bin).
+
+    Source: OCI image spec layer.md (symbolic links: linkname).
+    """
+    file = host.file("/bin/sh")
+    assert (file.is_symlink, file.linked_to) == (True, "/bin/busybox")
+
+
+def test_layer_modification_times_are_kept(probe: Prober) -> None:
+    """A file's mtime in the container is the layer's tar mtime (here 0, the epoch).
+
+    Source: OCI image spec layer.md ("mtime" among the attributes a changeset carries).
+    """
+    assert [probe.one("lstat", path)["mtime_ns"] for path in ("/etc/group", PROBE_PATH, "/bin/sh")] == [0, 0, 0]
+
+
+def test_image_users_and_groups_resolve(host: Host) -> None:
+    """id resolves the image's user parity to uid 1000 in groups parity and parity-extra.
+
+    Source: id(1); the image's /etc/passwd and /etc/group (group(5)).
+    """
+    user = host.user("parity")
+    assert (user.uid, user.gid, sorted(user.groups)) == (1000, 1000, ["parity", "parity-extra"])
