@@ -23,7 +23,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--matrix",
         metavar="PATH",
         default=None,
-        help="targets file (default: matrix.yaml in the rootdir)",
+        help="targets file (default: matrix.yaml in the rootdir); write --matrix=PATH, since pytest takes a "
+        "separate path argument for a test path when it looks for its rootdir",
     )
     group.addoption(
         "--target",
