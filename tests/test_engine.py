@@ -1,0 +1,130 @@
+"""Engine detection: facts, Windows builds, kind checks and one-line reasons, without Docker."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import requests
+
+from parity.engine import EngineFacts, check_kind, reason, windows_build
+from parity.matrix import TargetSpec
+from plugins.reporting import report_name
+from tests.fake_engine import recorded_api
+
+LCOW_CLIENT = "windows-client-hyperv-lcow-17134-docker-18.06.1-ce.json.txt"
+
+
+def facts(**changes: object) -> EngineFacts:
+    info, version = recorded_api(LCOW_CLIENT)
+    return dataclasses.replace(EngineFacts.from_api(info, version), **changes)  # type: ignore[arg-type]
+
+
+def test_recorded_windows_lcow_answer() -> None:
+    detected = facts()
+    assert (detected.is_windows, detected.has_lcow, detected.is_docker_desktop) == (True, True, False)
+    assert (detected.server_version, detected.api_version, detected.isolation) == ("18.06.1-ce", "1.38", "hyperv")
+    assert detected.build() == "17134.228"
+
+
+def test_facts_survive_the_trip_to_xdist_workers() -> None:
+    detected = facts()
+    assert EngineFacts.from_json(detected.to_json()) == detected
+
+
+# KernelVersion / OperatingSystem pairs as `docker info` printed them; sources in
+# ../shared/data/engine-info/INDEX.md (moby#40545, fsouza/go-dockerclient#830,
+# docker/for-win#1333, docker/for-win#688, puppetlabs/pupperware README-windows.md).
+@pytest.mark.parametrize(
+    ("kernel", "operating_system", "os_version", "expected"),
+    [
+        (
+            "10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)",
+            "Windows Server 2019 Datacenter Version 1809 (OS Build 17763.1039)",
+            "",
+            "17763.1039",
+        ),
+        (
+            "10.0 18363 (18362.1.amd64fre.19h1_release.190318-1202)",
+            "Windows 10 Pro Version 1909 (OS Build 18363.693)",
+            "",
+            "18363.693",
+        ),
+        ("10.0 17040 (17040.1000.amd64fre.rs_prerelease.171110-1506)", "Windows 10 Pro Insider Preview", "", "17040"),
+        (
+            "10.0 14393 (14393.447.amd64fre.rs1_release_inmarket.161102-0100)",
+            "Windows Server 2016 Standard",
+            "",
+            "14393",
+        ),
+        (
+            "10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)",
+            "Windows Server 2019 Datacenter",
+            "10.0 17763 (17763.2114)",
+            "17763.2114",
+        ),
+        ("6.18.44-fc-v657", "Debian GNU/Linux 12 (bookworm)", "", None),
+    ],
+)
+def test_windows_build_and_revision(kernel: str, operating_system: str, os_version: str, expected: str | None) -> None:
+    assert (
+        windows_build(facts(kernel_version=kernel, operating_system=operating_system, os_version=os_version))
+        == expected
+    )
+
+
+def test_linux_build_is_the_kernel_release() -> None:
+    linux = facts(os_type="linux", kernel_version="6.1.0-28-amd64", operating_system="Debian GNU/Linux 12 (bookworm)")
+    assert linux.build() == "6.1.0-28-amd64"
+    assert report_name("local", linux.build()) == "junit-local-6.1.0-28-amd64.xml"
+    assert report_name("win", "17763.1039") == "junit-win-17763.1039.xml"
+    assert report_name("odd", "a b/c") == "junit-odd-a_b_c.xml"
+
+
+def spec(kind: str) -> TargetSpec:
+    return TargetSpec.model_validate({"name": "t", "kind": kind})
+
+
+def test_kind_checks_against_the_engine() -> None:
+    windows_lcow = facts()
+    windows_plain = facts(storage_driver="windowsfilter", driver_status=())
+    desktop = facts(
+        os_type="linux",
+        operating_system="Docker Desktop",
+        kernel_version="5.10.104-linuxkit",
+        storage_driver="overlay2",
+    )
+    native = facts(
+        os_type="linux",
+        operating_system="Debian GNU/Linux 12 (bookworm)",
+        kernel_version="6.1.0",
+        storage_driver="overlay2",
+    )
+    assert check_kind(spec("hyperv"), windows_lcow) is None
+    assert check_kind(spec("mobyvm"), desktop) is None
+    assert check_kind(spec("mobyvm"), native) is None  # a VM engine of our own looks native
+    assert check_kind(spec("linux"), native) is None
+    assert str(check_kind(spec("linux"), windows_lcow)).startswith(
+        "declared kind linux, but the engine is a Windows engine"
+    )
+    assert str(check_kind(spec("linux"), desktop)).endswith(": declare kind mobyvm")
+    assert str(check_kind(spec("hyperv"), native)).startswith(
+        "declared kind hyperv, but the engine is not a Windows engine"
+    )
+    assert "lists no 'lcow (linux)'" in str(check_kind(spec("hyperv"), windows_plain))
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            requests.exceptions.ConnectionError(FileNotFoundError(2, "No such file or directory")),
+            "no such socket (is the engine running?)",
+        ),
+        (requests.exceptions.ConnectionError(ConnectionRefusedError(111, "Connection refused")), "connection refused"),
+        (requests.exceptions.ReadTimeout("read timed out"), "no answer within 5 s"),
+        (RuntimeError("first line\nsecond line"), "first line"),
+    ],
+)
+def test_reasons_are_one_short_line(error: Exception, expected: str) -> None:
+    assert reason(error, 5) == expected
