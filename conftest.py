@@ -5,5 +5,6 @@ pytest_plugins = [
     "plugins.resources",
     "plugins.targets",
     "plugins.workload",
+    "plugins.expectations",
     "plugins.reporting",
 ]

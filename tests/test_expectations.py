@@ -1,0 +1,106 @@
+"""Known divergences as data: strict xfail per kind, and the shipped file names real checks."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+from parity.divergences import load
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFTEST = (
+    (ROOT / "conftest.py").read_text()
+    + """
+import pytest
+
+@pytest.fixture(scope="session")
+def target(request):  # stands in for an engine: these checks need none
+    return request.param
+
+@pytest.fixture(autouse=True)
+def _record_workload():
+    pass
+"""
+)
+
+MATRIX = """
+targets:
+  - {name: a, kind: linux, engine: {url: 'unix:///nonexistent/a.sock'}}
+  - {name: c, kind: hyperv, engine: {url: 'unix:///nonexistent/c.sock'}}
+"""
+
+CHECKS = """
+import pytest
+
+def test_passes(target):
+    pass
+
+def test_fails(target):
+    assert False
+
+@pytest.mark.parametrize("where", ["bind", "tmpfs"])
+def test_on(target, where):
+    assert where != "bind"
+"""
+
+ROWS = """
+divergences:
+  - check: test_checks.py::test_fails
+    kinds: [hyperv]
+    reason: fails on hyperv for a documented reason
+    reference: moby/moby#1
+  - check: test_checks.py::test_passes
+    kinds: [hyperv]
+    reason: was broken on hyperv, now fixed
+    reference: moby/moby#2
+  - check: test_checks.py::test_on
+    params: {where: bind}
+    kinds: [linux, hyperv]
+    reason: bind mounts differ everywhere here
+    reference: moby/moby#3
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(CONFTEST)
+    pytester.makefile(".yaml", matrix=MATRIX, divergences=ROWS)
+    pytester.makepyfile(test_checks=CHECKS)
+    return pytester
+
+
+def test_rows_apply_as_strict_xfail_by_kind_and_params(project: pytest.Pytester) -> None:
+    result = project.runpytest("-rfx")
+    result.assert_outcomes(passed=3, failed=2, xfailed=3)
+    for line in [
+        "XFAIL test_checks.py::test_fails[[]c[]] - known divergence: fails on hyperv for a documented reason (moby/moby#1)",
+        "XFAIL test_checks.py::test_on[[]a-bind[]] - known divergence: bind mounts differ everywhere here (moby/moby#3)",
+        "XFAIL test_checks.py::test_on[[]c-bind[]] - known divergence: bind mounts differ everywhere here (moby/moby#3)",
+        "[[]XPASS(strict)[]] known divergence: was broken on hyperv, now fixed (moby/moby#2)",
+        "FAILED test_checks.py::test_fails[[]a[]] - assert False",
+    ]:
+        result.stdout.fnmatch_lines([line])
+
+
+def test_broken_divergences_file_is_one_line(project: pytest.Pytester) -> None:
+    project.makefile(".yaml", divergences="divergences:\n  - check: test_checks.py::test_fails\n    kinds: [windows]\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: *divergences.yaml: divergences.0.kinds.0: Input should be 'linux', 'mobyvm' or 'hyperv'"]
+    )
+
+
+def test_every_shipped_row_names_an_existing_check_and_its_parameters() -> None:
+    for row in load(ROOT / "divergences.yaml"):
+        path, function_name = row.check.split("::")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        function = getattr(module, function_name, None)
+        assert function is not None, f"{row.check}: no such check"
+        names = set(inspect.signature(function).parameters)
+        assert set(row.params) <= names, f"{row.check}: no parameter {sorted(set(row.params) - names)}"
