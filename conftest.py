@@ -6,5 +6,6 @@ pytest_plugins = [
     "plugins.targets",
     "plugins.workload",
     "plugins.expectations",
+    "plugins.properties",
     "plugins.reporting",
 ]
