@@ -95,7 +95,7 @@ def test_non_root_user_has_no_effective_capabilities(observe: Observe) -> None:
         (("syscall", "clock_settime"), "EPERM"),  # CAP_SYS_TIME, not granted
         (("syscall", "setpriority-neg"), "EACCES"),  # CAP_SYS_NICE, not granted
     ],
-    ids=lambda value: value[-1] if isinstance(value, tuple) else str(value),
+    ids=lambda value: value[-1] if isinstance(value, tuple) else (value or "ok"),
 )
 def test_default_capabilities_decide_privileged_operations(
     probe: Prober, operation: tuple[str, ...], errno: str | None
