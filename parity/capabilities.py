@@ -19,6 +19,7 @@ CAPABILITIES: Mapping[str, str] = {
     "published_ports": "publishes container ports on 127.0.0.1 of the machine running pytest",
     "ipv6_networks": "creates user-defined networks with IPv6 enabled",
     "pid_host": "shares the host PID namespace (--pid host)",
+    "uts_host": "shares the host UTS namespace (--uts host)",
     "ipc_modes": "shares IPC namespaces between containers (--ipc container:X, shareable)",
     "sysctls": "sets namespaced sysctls (--sysctl)",
     "devices": "passes device nodes into containers (--device)",

@@ -198,3 +198,70 @@ def test_privileged_gets_every_capability_and_no_seccomp(observe: Observe) -> No
     last, caps, prctl = observe(("read", "/proc/sys/kernel/cap_last_cap"), ("caps",), ("prctl",), privileged=True)
     full = f"{(1 << (int(last['data']) + 1)) - 1:016x}"
     assert (caps["effective"], caps["bounding"], prctl["seccomp"]) == (full, full, 0)
+
+
+def test_oom_score_adj_option(observe: Observe) -> None:
+    """--oom-score-adj 500 sets the process's oom_score_adj to exactly 500.
+
+    Source: Docker run reference "--oom-score-adj"; proc(5) /proc/pid/oom_score_adj.
+    """
+    assert observe(("read", "/proc/self/oom_score_adj"), oom_score_adj=500)[0]["data"] == "500\n"
+
+
+def test_cpu_shares_are_written_to_the_cgroup(observe: Observe, target: Target) -> None:
+    """--cpu-shares 512 gives cpu.shares 512 on cgroup v1, and cpu.weight 20 on cgroup v2
+    (runc maps shares to weight as 1 + (shares - 2) * 9999 / 262142).
+
+    Source: Docker docs "Resource constraints" (--cpu-shares); runc
+    libcontainer/cgroups ConvertCPUSharesToCgroupV2Value.
+    """
+    path = cgroup_file(target, "cpu/cpu.shares", "cpu.weight")
+    expected = "20\n" if target.facts.cgroup_version == "2" else "512\n"
+    assert observe(("read", path), cpu_shares=512)[0]["data"] == expected
+
+
+def test_memory_reservation_is_the_soft_limit(observe: Observe, target: Target) -> None:
+    """--memory-reservation 32m sets the cgroup's soft limit (v1 memory.soft_limit_in_bytes,
+    v2 memory.low) to 33554432.
+
+    Source: Docker docs "Resource constraints" (--memory-reservation); cgroup-v2.rst memory.low.
+    """
+    path = cgroup_file(target, "memory/memory.soft_limit_in_bytes", "memory.low")
+    assert observe(("read", path), mem_reservation="32m")[0]["data"] == f"{32 * MiB}\n"
+
+
+def test_cpuset_mems_is_written_to_the_cgroup(observe: Observe, target: Target) -> None:
+    """--cpuset-mems 0 restricts the container to memory node 0.
+
+    Source: Docker docs "Resource constraints" (--cpuset-mems); cpuset(7) cpuset.mems.
+    """
+    path = cgroup_file(target, "cpuset/cpuset.mems", "cpuset.mems")
+    assert observe(("read", path), cpuset_mems="0")[0]["data"] == "0\n"
+
+
+def test_shm_size_option(observe: Observe) -> None:
+    """--shm-size 8m gives a /dev/shm tmpfs of exactly 8 MiB.
+
+    Source: Docker run reference "--shm-size"; tmpfs(5).
+    """
+    statfs = observe(("statfs", "/dev/shm"), shm_size="8m")[0]
+    assert statfs["blocks"] * statfs["bsize"] == 8 * MiB
+
+
+def test_a_container_sees_only_its_own_processes(observe: Observe) -> None:
+    """A fresh container's /proc lists its own processes only: the probe alone, as PID 1.
+
+    Source: pid_namespaces(7) (a PID namespace's /proc shows the namespace's processes).
+    """
+    pids, processes = observe(("pids",), ("zombies",))
+    assert (pids["pid"], processes["processes"]) == (1, 1)
+
+
+@pytest.mark.requires("uts_host")
+def test_uts_host_shares_the_engine_hostname(observe: Observe, target: Target) -> None:
+    """--uts host shares the engine host's UTS namespace: the hostname is the engine
+    host's (GET /info Name).
+
+    Source: Docker run reference "UTS settings (--uts)"; GET /info Name (the host's hostname).
+    """
+    assert observe(("uname",), uts_mode="host")[0]["nodename"] == target.facts.name

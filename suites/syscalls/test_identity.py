@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from docker.models.containers import Container
 
@@ -89,3 +91,18 @@ def test_default_environment(probe: Prober, workload: Container, variable: str) 
     assert workload.id is not None
     expected = variable if "=" in variable else f"{variable}={workload.id[:12]}"
     assert expected in environment
+
+
+def test_clocks_are_the_hosts(probe: Prober) -> None:
+    """Containers have no time namespace: CLOCK_REALTIME agrees with the machine running
+    pytest to within a second, and CLOCK_MONOTONIC never goes backwards between calls.
+
+    Source: clock_gettime(2); time_namespaces(7) (not used by Docker, so the host's clocks).
+    Assumes the engine host and this machine share a clock (true for a local engine;
+    a remote one's drift is itself a divergence to report).
+    """
+    before = time.time_ns()
+    first, second = probe(("clock",), ("clock",))
+    after = time.time_ns()
+    assert before - 10**9 <= first["realtime_ns"] <= after + 10**9
+    assert first["monotonic_ns"] <= second["monotonic_ns"]

@@ -1,0 +1,83 @@
+"""Name files and addresses the engine writes as asked: DNS options, hostname, static
+and additional addresses, and networking modes a target does not declare."""
+
+from __future__ import annotations
+
+import docker.errors
+import pytest
+from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+
+from parity.probe import Prober
+from parity.resources import ResourceScope
+from parity.target import Target
+from plugins.workload import Observe
+
+
+def interfaces(prober: Prober) -> dict[str, list[str]]:
+    return {i["name"]: i["ipv4"] for i in prober.one("ifaces")["interfaces"]}
+
+
+def test_dns_options_are_written_to_resolv_conf(observe: Observe) -> None:
+    """--dns, --dns-search and --dns-option become exactly the nameserver, search and
+    options lines of /etc/resolv.conf (192.0.2.53 is TEST-NET-1: nothing is queried).
+
+    Source: Docker run reference "--dns", "--dns-search", "--dns-option"; resolv.conf(5).
+    """
+    content = observe(("read", "/etc/resolv.conf"), dns=["192.0.2.53"], dns_search=["parity.test"], dns_opt=["ndots:3"])
+    assert content[0]["data"].splitlines() == ["search parity.test", "nameserver 192.0.2.53", "options ndots:3"]
+
+
+def test_hostname_is_written_to_etc_hostname_and_hosts(observe: Observe) -> None:
+    """--hostname is the content of /etc/hostname and the name of the container's own
+    /etc/hosts record.
+
+    Source: Docker run reference "--hostname"; hostname(5), hosts(5).
+    """
+    hostname, hosts = observe(("read", "/etc/hostname"), ("read", "/etc/hosts"), hostname="parity-named")
+    assert hostname["data"] == "parity-named\n"
+    assert hosts["data"].splitlines()[-1].split("\t")[1] == "parity-named"
+
+
+def test_static_address_on_a_user_network(resources: ResourceScope) -> None:
+    """--ip on a network with a configured subnet gives the container exactly that address.
+
+    Source: Docker run reference "--ip"; docker network create --subnet.
+    """
+    ipam = IPAMConfig(pool_configs=[IPAMPool(subnet="172.30.213.0/24")])
+    network = resources.network(ipam=ipam)
+    assert network.name is not None
+    endpoint = EndpointConfig(resources.client.api.api_version, ipv4_address="172.30.213.45")
+    container = resources.container(network=network.name, networking_config={network.name: endpoint})
+    assert interfaces(Prober(container))["eth0"] == ["172.30.213.45/24"]
+
+
+def test_connecting_a_second_network_adds_an_interface(resources: ResourceScope) -> None:
+    """docker network connect adds an interface (eth1) with the address the engine reports;
+    docker network disconnect removes it again.
+
+    Source: docker network connect / disconnect reference.
+    """
+    first, second = resources.network(), resources.network()
+    container = resources.container(network=first.name)
+    second.connect(container)
+    container.reload()
+    assert second.name is not None
+    address = container.attrs["NetworkSettings"]["Networks"][second.name]["IPAddress"]
+    prefix = container.attrs["NetworkSettings"]["Networks"][second.name]["IPPrefixLen"]
+    prober = Prober(container)
+    connected = interfaces(prober)
+    second.disconnect(container)
+    assert (sorted(connected), connected["eth1"]) == (["eth0", "eth1", "lo"], [f"{address}/{prefix}"])
+    assert sorted(interfaces(prober)) == ["eth0", "lo"]
+
+
+def test_host_network_is_refused_where_not_declared(resources: ResourceScope, target: Target) -> None:
+    """A target that does not declare host_network refuses --network host.
+
+    Source: matrix.yaml capabilities (declared); moby#38166 ("network host not found" on
+    Windows daemons).
+    """
+    if target.supports("host_network"):
+        pytest.skip(f"not applicable: target {target.name} declares host_network")
+    with pytest.raises(docker.errors.APIError):
+        resources.container(network_mode="host")
