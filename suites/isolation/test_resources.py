@@ -265,3 +265,37 @@ def test_uts_host_shares_the_engine_hostname(observe: Observe, target: Target) -
     Source: Docker run reference "UTS settings (--uts)"; GET /info Name (the host's hostname).
     """
     assert observe(("uname",), uts_mode="host")[0]["nodename"] == target.facts.name
+
+
+def engine_block_device(probe: Prober) -> tuple[str, str]:
+    """A block device of the engine host, as /sys/block shows it: (/dev/name, major:minor)."""
+    names = [n for n in probe.one("readdir", "/sys/block")["names"] if not n.startswith(("loop", "ram", "zram"))]
+    if not names:
+        pytest.skip("not applicable: the engine host shows no disk in /sys/block to throttle")
+    return f"/dev/{names[0]}", probe.one("read", f"/sys/block/{names[0]}/dev")["data"].strip()
+
+
+def test_block_io_throttles_are_written_to_the_cgroup(probe: Prober, observe: Observe, target: Target) -> None:
+    """--device-read-bps and --device-write-iops set the blkio throttles of that device
+    (cgroup v1 blkio.throttle.*, cgroup v2 io.max).
+
+    Source: Docker run reference "--device-read-bps", "--device-write-iops"; cgroup v1
+    blkio-controller.rst; cgroup-v2.rst "io.max".
+    """
+    device, numbers = engine_block_device(probe)
+    options = {
+        "device_read_bps": [{"Path": device, "Rate": 1048576}],
+        "device_write_iops": [{"Path": device, "Rate": 100}],
+    }
+    if target.facts.cgroup_version == "2":
+        assert (
+            observe(("read", "/sys/fs/cgroup/io.max"), **options)[0]["data"]
+            == f"{numbers} rbps=1048576 wbps=max riops=max wiops=100\n"
+        )
+    else:
+        read_bps, write_iops = observe(
+            ("read", "/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device"),
+            ("read", "/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device"),
+            **options,
+        )
+        assert (read_bps["data"], write_iops["data"]) == (f"{numbers} 1048576\n", f"{numbers} 100\n")

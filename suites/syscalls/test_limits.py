@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from docker.types import Ulimit
 
+from parity.probe import Prober
 from plugins.workload import Observe
 
 
@@ -25,3 +26,14 @@ def test_ulimit_sets_soft_and_hard_exactly(observe: Observe, name: str, soft: in
     """
     limits = observe(("rlimits",), ulimits=[Ulimit(name=name, soft=soft, hard=hard)])[0]["limits"]
     assert limits[name] == {"soft": soft, "hard": hard}
+
+
+def test_default_limits_are_the_same_for_main_and_exec_processes(probe: Prober, observe: Observe) -> None:
+    """Without --ulimit, every process of every container of an engine gets the same
+    resource limits: the main process of a new container and a process exec'd into
+    another one agree on all of them.
+
+    Source: Docker run reference "--ulimit" (defaults from dockerd --default-ulimit, else
+    the daemon's own); runc applies the container's rlimits to exec'd processes too.
+    """
+    assert observe(("rlimits",))[0]["limits"] == probe.one("rlimits")["limits"]
