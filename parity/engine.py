@@ -68,7 +68,8 @@ def _tls_config(spec: EngineSpec) -> TLSConfig:
     files = spec.tls.files()
     cert = (str(files["cert"]), str(files["key"])) if files["cert"] and files["key"] else None
     ca = str(files["ca"]) if files["ca"] else None
-    return TLSConfig(client_cert=cert, ca_cert=ca, verify=spec.tls.verify and ca is not None)
+    # verify without a CA file checks the engine's certificate against the system CAs
+    return TLSConfig(client_cert=cert, ca_cert=ca, verify=spec.tls.verify)
 
 
 def _tls_from_env(env: dict[str, str]) -> TLSConfig | bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import docker
+import requests.exceptions
 
 from parity import engine, resources, workload
 from parity.engine import EngineFacts, EngineUnavailable
@@ -54,7 +55,7 @@ def contact(spec: TargetSpec, identity: RunIdentity) -> TargetState:
     """Detect the engine, check it against the declared kind, reap debris of killed runs."""
     try:
         endpoint = engine.resolve_endpoint(spec.engine)
-    except EngineUnavailable as exc:
+    except (EngineUnavailable, docker.errors.DockerException) as exc:  # e.g. TLS files named by DOCKER_CERT_PATH
         return TargetState(spec.name, spec.engine.context or "", unavailable=str(exc))
     address = endpoint.url if endpoint.source == "matrix" else f"{endpoint.url} ({endpoint.source})"
     timeout = spec.engine.timeout
@@ -68,7 +69,7 @@ def contact(spec: TargetSpec, identity: RunIdentity) -> TargetState:
     client = endpoint.client(timeout, version=facts.api_version)
     try:
         reaped = resources.reap_stale(client, identity.run_id)
-    except (docker.errors.DockerException, resources.CleanupError) as exc:
+    except (docker.errors.DockerException, resources.CleanupError, requests.exceptions.RequestException) as exc:
         return TargetState(spec.name, address, facts, unavailable=f"{endpoint.url}: {engine.reason(exc, timeout)}")
     finally:
         client.close()
@@ -122,9 +123,8 @@ class Target:
 
     @property
     def architecture(self) -> str:
-        if self.spec.platform:
-            return self.spec.platform.split("/")[1]
-        return workload.docker_arch(self.facts.architecture)
+        declared = self.spec.platform.split("/")[1] if self.spec.platform else self.facts.architecture
+        return workload.docker_arch(declared)
 
     @property
     def image(self) -> str:

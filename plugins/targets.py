@@ -8,11 +8,14 @@ A target that does not answer is skipped with its reason, unless it was named wi
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import docker.errors
+import filelock
 import pytest
+import requests.exceptions
 
 from parity import capabilities, engine
 from parity.target import KindMismatch, Target, TargetState, contact_all
@@ -109,7 +112,13 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     selected = Target(spec, state, config.stash[IDENTITY])
     try:
         selected.provision()
-    except (WorkloadError, docker.errors.DockerException) as exc:
+    except (
+        WorkloadError,
+        docker.errors.DockerException,
+        requests.exceptions.RequestException,
+        subprocess.SubprocessError,
+        filelock.Timeout,
+    ) as exc:
         selected.close()
         pytest.fail(f"target {name}: workload: {engine.reason(exc, selected.timeout)}", pytrace=False)
     yield selected

@@ -29,7 +29,11 @@ def workload(target: Target) -> Iterator[Container]:
     checks that only observe. Checks must not change its state beyond their own files
     under /tmp."""
     scope = target.scope()
-    container = scope.container()
+    try:
+        container = scope.container()
+    except BaseException:
+        scope.close()
+        raise
     yield container
     scope.close()
 

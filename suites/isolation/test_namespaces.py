@@ -77,16 +77,19 @@ def test_user_namespace_mapping_as_the_engine_declares(probe: Prober, target: Ta
         assert rows == [["0", "0", "4294967295"]]
 
 
-def test_shm_of_one_container_is_not_seen_by_another(probe: Prober, resources: ResourceScope) -> None:
+def test_shm_of_one_container_is_not_seen_by_another(resources: ResourceScope) -> None:
     """A file in one container's /dev/shm is not in a sibling's /dev/shm (separate IPC
     namespaces, private shm mounts).
 
     Source: ipc_namespaces(7); Docker run reference "IPC settings (--ipc)" (default
     "private" for API >= 1.32, "shareable" before).
     """
-    probe.one("write", "/dev/shm/parity-private", "O_WRONLY|O_CREAT", "0600", "00")
-    sibling = Prober(resources.container())
-    assert sibling.one("readdir", "/dev/shm")["names"] == []
+    first, second = Prober(resources.container()), Prober(resources.container())
+    written, own = first(
+        ("write", "/dev/shm/parity-private", "O_WRONLY|O_CREAT", "0600", "00"), ("readdir", "/dev/shm")
+    )
+    assert (written.ok, own["names"]) == (True, ["parity-private"])
+    assert second.one("readdir", "/dev/shm")["names"] == []
 
 
 @pytest.mark.requires("ipc_modes")

@@ -113,6 +113,7 @@ def test_cpuset_restricts_the_affinity_mask(observe: Observe, target: Target) ->
     assert (cpus_in(online["data"]), nproc["affinity"]) == (target.facts.ncpu, 1)
 
 
+@pytest.mark.requires("read_only_rootfs")
 def test_read_only_rootfs_refuses_writes(observe: Observe) -> None:
     """--read-only makes the root filesystem refuse file creation with EROFS, in / and
     in /tmp; /dev/shm stays writable.

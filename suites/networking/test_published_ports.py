@@ -29,16 +29,17 @@ def tcp_exchange(port: int, payload: bytes, timeout: float = 15) -> bytes:
 
 
 def test_published_tcp_port_is_bound_to_loopback_on_an_ephemeral_port(start_server: StartServer) -> None:
-    """-p 127.0.0.1::7000/tcp publishes on 127.0.0.1 and an ephemeral host port the
-    engine picks from the kernel's local port range.
+    """-p 127.0.0.1::7000/tcp publishes on 127.0.0.1 and an unprivileged host port the
+    engine picks itself (the port is not the container's).
 
     Source: Docker run reference "-p ip::containerPort"; Docker docs "Published ports";
-    ip(7) ip_local_port_range (defaults 32768-60999).
+    moby portallocator (ephemeral range from ip_local_port_range, above 1023).
     """
     server = start_server("tcp", 7000, publish=["7000/tcp"])
     address, port = host_port(server, "7000/tcp")
     assert address == "127.0.0.1"
     assert 1024 <= port <= 65535
+    assert tcp_exchange(port, b"bound") == b"bound"
 
 
 def test_published_tcp_port_echoes(start_server: StartServer) -> None:
@@ -85,10 +86,10 @@ def test_two_containers_get_distinct_host_ports(start_server: StartServer) -> No
     assert host_port(first, "7000/tcp")[1] != host_port(second, "7000/tcp")[1]
 
 
-def test_port_range_publishes_each_port(start_server: StartServer) -> None:
-    """Publishing a range of container ports maps each of them to its own host port.
+def test_several_published_ports_each_get_a_host_port(start_server: StartServer) -> None:
+    """Publishing several container ports maps each to its own host port on 127.0.0.1.
 
-    Source: Docker run reference "-p 127.0.0.1::7000-7002" (ranges of container ports).
+    Source: Docker run reference "-p" (repeatable; one binding per container port).
     """
     server = start_server("tcp", 7000, publish=["7000/tcp", "7001/tcp", "7002/tcp"])
     ports = {spec: host_port(server, spec) for spec in ("7000/tcp", "7001/tcp", "7002/tcp")}

@@ -36,7 +36,8 @@ def test_masked_folders_are_empty(probe: Prober, path: str) -> None:
     "path", ["/proc/sys/kernel/hostname", "/proc/sys/vm/overcommit_memory", "/proc/irq/default_smp_affinity"]
 )
 def test_readonly_proc_paths_refuse_writes(probe: Prober, path: str) -> None:
-    """/proc/sys, /proc/irq, /proc/bus and /proc/fs are read-only: opening for write fails with EROFS.
+    """/proc/sys and /proc/irq (like /proc/bus and /proc/fs) are read-only: opening a
+    writable file there for write fails with EROFS.
 
     Source: moby oci/defaults.go ReadonlyPaths; OCI runtime spec "readonlyPaths"; open(2) EROFS.
     """

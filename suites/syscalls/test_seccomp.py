@@ -38,10 +38,10 @@ def test_unconfined_has_no_filter(observe: Observe, seccomp_profile: str) -> Non
     assert observe(("prctl",), security_opt=["seccomp=unconfined"])[0]["seccomp"] == 0
 
 
-# Refused by the default profile for a container with the default capabilities, with
-# the profile's default action SCMP_ACT_ERRNO (EPERM). Source: Docker docs "Seccomp
-# security profiles for Docker", table "Significant syscalls blocked by the default
-# profile"; moby profiles/seccomp/default.json.
+# Refused with EPERM in a default container: by the default profile (default action
+# SCMP_ACT_ERRNO, EPERM), by the missing capability, or by both. Source: Docker docs
+# "Seccomp security profiles for Docker", table "Significant syscalls blocked by the
+# default profile"; moby profiles/seccomp/default.json; capabilities(7).
 REFUSED = [
     "unshare-user",  # unshare: "Deny cloning new namespaces"
     "unshare-mnt",
@@ -71,16 +71,40 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("syscall", REFUSED)
-def test_default_profile_refuses_with_eperm(probe: Prober, seccomp_profile: str, syscall: str) -> None:
-    """The default seccomp profile refuses this system call with EPERM.
+def test_default_container_refuses_with_eperm(probe: Prober, seccomp_profile: str, syscall: str) -> None:
+    """A default container (default seccomp profile, default capabilities) is refused
+    this system call with EPERM.
 
     Source: Docker docs "Seccomp security profiles for Docker" (blocked syscalls table,
-    default action errno EPERM); moby profiles/seccomp/default.json.
+    errno EPERM); capabilities(7) (EPERM without the capability the call needs).
     """
     observed = probe.one("syscall", syscall)
     if observed.get("unsupported"):
         pytest.skip(f"not applicable: {syscall} does not exist on {observed.get('arch', 'this architecture')}")
     assert (observed.ok, observed.errno) == (False, "EPERM")
+
+
+# Refused by the profile alone: the same container without a filter gets another answer.
+# Source: moby profiles/seccomp/default.json (unshare, keyctl, add_key, request_key are
+# not allowed for a container without CAP_SYS_ADMIN); unshare(2), keyctl(2), add_key(2),
+# request_key(2) (ENOKEY: no such key).
+PROFILE_ONLY = [("unshare-user", None), ("keyctl-join", None), ("add_key", None), ("request_key", "ENOKEY")]
+
+
+@pytest.mark.parametrize(("syscall", "unconfined"), PROFILE_ONLY, ids=[s for s, _ in PROFILE_ONLY])
+def test_the_profile_is_what_refuses(
+    probe: Prober, observe: Observe, seccomp_profile: str, syscall: str, unconfined: str | None
+) -> None:
+    """These calls are refused (EPERM) by the default seccomp profile itself: under
+    --security-opt seccomp=unconfined the same call succeeds or fails for its own reason.
+
+    Source: Docker docs "Seccomp security profiles for Docker"; moby
+    profiles/seccomp/default.json; the man page of each call for its unconfined result.
+    """
+    confined = probe.one("syscall", syscall)
+    free = observe(("syscall", syscall), security_opt=["seccomp=unconfined"])[0]
+    assert (confined.ok, confined.errno) == (False, "EPERM")
+    assert (free.ok, free.errno) == (unconfined is None, unconfined)
 
 
 # Allowed by the default profile (and by the default capabilities).

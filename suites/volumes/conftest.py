@@ -55,11 +55,15 @@ def mount_options(target: Target, host_dir: Path, volume: str, read_only: bool =
 def mounts(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
     scope = target.scope()
     host_dir = tmp_path_factory.mktemp(f"bind-{target.name}")
-    volume = scope.volume().name
-    assert volume is not None
-    container = scope.container(mounts=mount_options(target, host_dir, volume))
-    prober = Prober(container)
-    assert prober.one("mkdir", "/m/rootfs", "755").ok
+    try:
+        volume = scope.volume().name
+        assert volume is not None
+        container = scope.container(mounts=mount_options(target, host_dir, volume))
+        prober = Prober(container)
+        assert prober.one("mkdir", "/m/rootfs", "755").ok
+    except BaseException:
+        scope.close()
+        raise
     yield Mounts(container, prober, host_dir, volume)
     scope.close()
 

@@ -44,13 +44,18 @@ def test_layer_file_content_is_exact(host: Host) -> None:
     assert (host.file("/etc/passwd").content_string, host.file("/etc/group").content_string) == (PASSWD, GROUP)
 
 
-def test_layer_symlinks_are_kept(host: Host) -> None:
-    """/bin/sh is the layer's symlink to busybox (a relative link, resolved in /bin).
+def test_layer_symlinks_are_kept(host: Host, probe: Prober) -> None:
+    """/bin/sh is the layer's symlink with the relative target "busybox", resolving to
+    /bin/busybox.
 
-    Source: OCI image spec layer.md (symbolic links: linkname).
+    Source: OCI image spec layer.md (symbolic links: linkname); readlink(2).
     """
     file = host.file("/bin/sh")
-    assert (file.is_symlink, file.linked_to) == (True, "/bin/busybox")
+    assert (file.is_symlink, file.linked_to, probe.one("readlink", "/bin/sh")["target"]) == (
+        True,
+        "/bin/busybox",
+        "busybox",
+    )
 
 
 def test_layer_modification_times_are_kept(probe: Prober) -> None:

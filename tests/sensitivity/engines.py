@@ -37,7 +37,7 @@ class SecondEngine:
 
     def __enter__(self) -> SecondEngine:
         try:
-            subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
+            subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True, timeout=30)
             self._in_netns(["ip", "link", "set", "lo", "up"])
             with self.log.open("wb") as log:
                 self.process = subprocess.Popen(
@@ -53,7 +53,9 @@ class SecondEngine:
         return self
 
     def _in_netns(self, command: list[str]) -> None:
-        subprocess.run(["nsenter", f"--net=/var/run/netns/{self.netns}", *command], check=True, capture_output=True)
+        subprocess.run(
+            ["nsenter", f"--net=/var/run/netns/{self.netns}", *command], check=True, capture_output=True, timeout=30
+        )
 
     def _wait_until_it_answers(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -84,11 +86,11 @@ class SecondEngine:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        subprocess.run(["ip", "netns", "delete", self.netns], check=False, capture_output=True)
+        subprocess.run(["ip", "netns", "delete", self.netns], check=False, capture_output=True, timeout=30)
         # dockerd leaves its namespace bind mounts (exec-root/netns/...) behind: unmount
         # whatever is still mounted below the engine's folder, deepest first.
         prefix = f"{self.root}/"
         mounted = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
         for mountpoint in sorted((m for m in mounted if m.startswith(prefix)), key=len, reverse=True):
-            subprocess.run(["umount", "-l", mountpoint], check=False, capture_output=True)
+            subprocess.run(["umount", "-l", mountpoint], check=False, capture_output=True, timeout=30)
         shutil.rmtree(self.root)
