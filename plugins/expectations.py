@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from parity.divergences import Divergence, DivergenceError, find, load
@@ -21,7 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     option = config.getoption("--divergences")
-    path = config.rootpath / "divergences.yaml" if option is None else config.rootpath / option
+    path = config.rootpath / "divergences.yaml" if option is None else Path(option)
     try:
         config.stash[ROWS] = load(path) if option is not None or path.is_file() else ()
     except DivergenceError as exc:
