@@ -129,3 +129,15 @@ def test_ipv6_on_a_v6_enabled_network(resources: ResourceScope) -> None:
     eth0 = next(i for i in Prober(container).one("ifaces")["interfaces"] if i["name"] == "eth0")
     assert address.startswith("fd00:7061:7269:")
     assert f"{address}/64" in eth0["ipv6"]
+
+
+def test_network_mtu_option_sets_the_interface_mtu(resources: ResourceScope) -> None:
+    """A network created with com.docker.network.driver.mtu=1400 gives its containers an
+    eth0 with MTU 1400.
+
+    Source: Docker docs "Bridge network driver", options (com.docker.network.driver.mtu).
+    """
+    network = resources.network(options={"com.docker.network.driver.mtu": "1400"})
+    container = resources.container(network=network.name)
+    eth0 = next(i for i in Prober(container).one("ifaces")["interfaces"] if i["name"] == "eth0")
+    assert eth0["mtu"] == 1400
