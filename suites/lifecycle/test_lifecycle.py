@@ -218,20 +218,22 @@ def test_auto_remove_deletes_the_container_after_it_exits(resources: ResourceSco
 
 def test_pause_freezes_and_unpause_resumes(resources: ResourceScope) -> None:
     """Paused containers report Paused, refuse exec with 409 Conflict, and run again
-    after unpause.
+    after unpause (once inspect reports them unpaused: the engine records the state from
+    the runtime's event, so it may lag the API call by a moment).
 
-    Source: docker pause reference (cgroup freezer); Engine API POST /exec: 409
-    "container is paused".
+    Source: docker pause / unpause reference (cgroup freezer); Engine API POST /exec:
+    409 "container is paused".
     """
     container = resources.container()
     container.pause()
-    container.reload()
-    assert (container.status, container.attrs["State"]["Paused"]) == ("paused", True)
+    wait_for(container, "paused", lambda c: c.attrs["State"]["Paused"] is True)
+    assert container.status == "paused"
     with pytest.raises(docker.errors.APIError) as refused:
         container.exec_run([PROBE_PATH, "exit", "0"])
     assert refused.value.status_code == 409
     container.unpause()
-    assert container.exec_run([PROBE_PATH, "exit", "0"])[0] == 0
+    wait_for(container, "unpaused", lambda c: c.attrs["State"]["Paused"] is False)
+    assert (container.status, container.exec_run([PROBE_PATH, "exit", "0"])[0]) == ("running", 0)
 
 
 def test_logs_separate_stdout_and_stderr_in_order(resources: ResourceScope) -> None:
