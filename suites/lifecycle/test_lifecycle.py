@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import docker.errors
 import pytest
@@ -14,11 +15,13 @@ from parity.resources import ResourceScope
 from parity.workload import PROBE_PATH
 
 
-def wait_for(container: Container, predicate_text: str, check: object, timeout: float = 30) -> None:
+def wait_for(
+    container: Container, predicate_text: str, check: Callable[[Container], bool], timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         container.reload()
-        if check(container):  # type: ignore[operator]
+        if check(container):
             return
         time.sleep(0.05)
     raise AssertionError(
@@ -31,7 +34,7 @@ def signals_ready(container: Container) -> None:
     wait_for(
         container,
         "signal handlers installed",
-        lambda c: c.exec_run(["/bin/cat", "/tmp/signals"])[1].startswith(b"ready"),
+        lambda c: str(Prober(c).one("read", "/tmp/signals").get("data", "")).startswith("ready"),
     )
 
 

@@ -256,13 +256,14 @@ def test_sparse_file_allocates_only_what_was_written(mounts: Mounts, kind: str) 
     assert observed["blocks"] * 512 <= 4096
 
 
-def fnv1a64(length: int, offset: int = 0) -> str:
-    """FNV-1a 64 of the probe's fill pattern (byte at file offset o is o % 251)."""
+def fnv1a64(length: int, hole: int = 0) -> str:
+    """FNV-1a 64 of what the probe's `fill` leaves in a new file written at offset `hole`:
+    `hole` zero bytes, then `length` bytes where the byte at file offset o is o % 251."""
     value = 0xCBF29CE484222325
-    pattern = bytes(i % 251 for i in range(251))
-    data = (pattern * (length // 251 + 2))[offset % 251 : offset % 251 + length]
-    for byte in data:
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    for _ in range(hole):
+        value = (value * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF  # xor with a zero byte changes nothing
+    for position in range(hole, hole + length):
+        value = ((value ^ (position % 251)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return f"{value:016x}"
 
 
