@@ -3,6 +3,7 @@
 pytest_plugins = [
     "plugins.matrix",
     "plugins.resources",
+    "plugins.launch",
     "plugins.targets",
     "plugins.workload",
     "plugins.expectations",

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """A Docker Desktop-style engine for the mobyvm target: dockerd inside a qemu VM.
 
 Like Docker Desktop's LinuxKit VM, the engine runs in a VM with its own kernel (Debian's
@@ -16,14 +17,18 @@ Work in progress for the mobyvm issue: build and boot first.
 from __future__ import annotations
 
 import argparse
-import gzip
+import contextlib
 import hashlib
 import io
+import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +39,7 @@ BINARIES = [
     "/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/bin/containerd-shim-runc-v2", "/usr/sbin/runc",
     "/usr/sbin/docker-proxy", "/usr/bin/docker-init", "/usr/sbin/xtables-legacy-multi",
 ]  # fmt: skip
+XTABLES = Path("/usr/lib/x86_64-linux-gnu/xtables")
 IPTABLES_LINKS = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"]
 # Kernel modules for virtio devices, the 9p share, overlay2 and Docker's bridge network.
 MODULES = [
@@ -43,15 +49,11 @@ MODULES = [
 ]  # fmt: skip
 
 INIT = """#!/bin/sh
-# parity mobyvm init: move to a tmpfs root (runc's pivot_root fails on an initramfs).
-if [ "$$" = 1 ] && [ ! -e /.switched ]; then
-  mount -t proc proc /proc
-  mount -t tmpfs -o size=2g tmpfs /newroot
-  cp -a /bin /etc /lib /lib64 /usr /sbin /init /newroot/ 2>/dev/null
-  mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/run /newroot/tmp /newroot/var/lib/docker /newroot/mnt
-  touch /newroot/.switched
-  umount /proc
-  exec switch_root /newroot /init
+# parity mobyvm init. runc's pivot_root fails on the initramfs root itself, so the root
+# is bind-mounted onto itself and moved over /, then init goes on in a chroot of it.
+if [ ! -e /.moved ]; then
+  mkdir -p /newroot && mount --bind / /newroot && touch /newroot/.moved
+  cd /newroot && mount --move . / && exec chroot . /init
 fi
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -59,6 +61,7 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+echo "parity: $(cut -d' ' -f1 /proc/uptime) s: loading modules"
 for module in $(cat /etc/modules); do modprobe "$module"; done
 hostname parity-mobyvm
 ip link set lo up
@@ -70,9 +73,13 @@ if [ -n "$share" ]; then
   mkdir -p "$share"
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 parity "$share"
 fi
-echo "parity: starting dockerd"
+echo "parity: $(cut -d' ' -f1 /proc/uptime) s: starting dockerd"
+# dockerd is PID 1: Ctrl-Alt-Del (QMP send-key) sends it SIGINT and it shuts down cleanly.
 exec dockerd -H tcp://0.0.0.0:2375 --tls=false --data-root /var/lib/docker
 """
+
+
+OS_RELEASE = 'NAME="parity mobyvm"\nID=parity-mobyvm\nPRETTY_NAME="parity mobyvm (Debian kernel {release})"\n'
 
 
 def kernel_release() -> str:
@@ -111,12 +118,12 @@ def module_files(release: str) -> list[str]:
 def build() -> Path:
     """Kernel and initramfs under .cache/mobyvm/<hash>/; a second build reuses them."""
     release = kernel_release()
-    inputs = [INIT, release, *BINARIES, *MODULES]
+    inputs = [INIT, OS_RELEASE, release, *BINARIES, *MODULES, *(p.name for p in sorted(XTABLES.glob("*.so")))]
     for path in [f"/boot/vmlinuz-{release}", "/bin/busybox", *BINARIES]:
         inputs.append(hashlib.sha256(Path(path).read_bytes()).hexdigest())
     key = hashlib.sha256("\n".join(inputs).encode()).hexdigest()[:16]
     out = CACHE / key
-    if (out / "initramfs.gz").is_file():
+    if (out / "initramfs.lz4").is_file():
         return out
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(f"/boot/vmlinuz-{release}", out / "vmlinuz")
@@ -125,6 +132,9 @@ def build() -> Path:
         files[binary.lstrip("/")] = Path(binary)
         for library in shared_libraries(binary):
             files[library.lstrip("/")] = Path(library)
+    # iptables finds its match and target extensions (even "standard") as plugins here.
+    for plugin in sorted(XTABLES.glob("*.so")):
+        files[str(plugin).lstrip("/")] = plugin
     modules = module_files(release)
     # Debian's /lib is /usr/lib; the guest has no such link, and modprobe reads /lib/modules.
     for module in modules:
@@ -135,7 +145,10 @@ def build() -> Path:
             files[f"lib/modules/{release}/{name}"] = source
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
-        for folder in ("proc", "sys", "dev", "run", "tmp", "newroot", "etc", "sbin", "usr/bin", "usr/sbin"):
+        console = tarfile.TarInfo("dev/console")
+        console.type, console.mode, console.devmajor, console.devminor = tarfile.CHRTYPE, 0o600, 5, 1
+        tar.addfile(console)
+        for folder in ("proc", "sys", "run", "tmp", "newroot", "etc", "sbin", "usr/bin", "usr/sbin"):
             info = tarfile.TarInfo(folder)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
@@ -153,7 +166,11 @@ def build() -> Path:
             link = tarfile.TarInfo(f"usr/sbin/{name}")
             link.type, link.linkname = tarfile.SYMTYPE, "/usr/sbin/xtables-legacy-multi"
             tar.addfile(link)
-        for name, text, mode in [("init", INIT, 0o755), ("etc/modules", "\n".join(MODULES) + "\n", 0o644)]:
+        for name, text, mode in [
+            ("init", INIT, 0o755),
+            ("etc/modules", "\n".join(MODULES) + "\n", 0o644),
+            ("etc/os-release", OS_RELEASE.format(release=release), 0o644),  # dockerd's OperatingSystem
+        ]:
             data = text.encode()
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), mode
@@ -169,17 +186,206 @@ def build() -> Path:
     cpio = subprocess.run(
         "find . | cpio -o -H newc --quiet", shell=True, cwd=tree, capture_output=True, check=True
     ).stdout
-    (out / "initramfs.gz").write_bytes(gzip.compress(cpio, compresslevel=1))
+    # lz4 (legacy frame, as the kernel reads it): unpacking under TCG is the cost, not size.
+    subprocess.run(["lz4", "-l", "-1", "-q", "-f", "-", str(out / "initramfs.lz4")], input=cpio, check=True)
     shutil.rmtree(tree)
     return out
 
 
+class VMError(Exception):
+    """A VM that cannot be booted or stopped; str() says why, with the console's tail."""
+
+
+def run_dir(port: int) -> Path:
+    """A VM's pid file, QMP socket, console log and settings, keyed by its engine port."""
+    return CACHE / f"run-{port}"
+
+
+def recorded_pid(port: int) -> int | None:
+    """The qemu pid recorded for this port, if that process still runs qemu."""
+    try:
+        pid = int((run_dir(port) / "pid").read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"qemu-system" in command else None
+
+
+def engine_answers(port: int, timeout: float = 2.0) -> bool:
+    """GET /_ping on the forwarded port answers OK."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: parity\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(4096):
+                answer += chunk
+    except OSError:
+        return False
+    return answer.startswith(b"HTTP/1.") and answer.endswith(b"OK")
+
+
+def console_tail(port: int, lines: int = 25) -> str:
+    try:
+        text = (run_dir(port) / "console.log").read_text(errors="replace")
+    except OSError:
+        return "(no console output)"
+    return "\n".join(text.replace("\r", "").splitlines()[-lines:])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # as qemu's hostfwd does, so that connections in TIME_WAIT do not count as in use
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def qemu_command(image: Path, port: int, share: Path, memory_mib: int, cpus: int) -> list[str]:
+    state = run_dir(port)
+    return [
+        "qemu-system-x86_64",
+        # KVM is present but aborts on this kind of machine; TCG is slower and works.
+        "-accel", "tcg,thread=multi", "-machine", "q35", "-cpu", "max",
+        "-smp", str(cpus), "-m", str(memory_mib),
+        "-kernel", str(image / "vmlinuz"), "-initrd", str(image / "initramfs.lz4"),
+        "-append", f"console=ttyS0 parity.share={share} panic=-1 quiet mitigations=off",
+        "-display", "none", "-serial", f"file:{state / 'console.log'}", "-no-reboot",
+        # restrict=on: the guest reaches nothing but the forwarded port; 127.0.0.1 only.
+        "-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:2375",
+        "-device", "virtio-net-pci,netdev=n0",
+        "-virtfs", f"local,path={share},mount_tag=parity,security_model=passthrough,id=share0",
+        "-device", "virtio-rng-pci",
+        "-qmp", f"unix:{state / 'qmp.sock'},server=on,wait=off",
+        "-pidfile", str(state / "pid"), "-daemonize",
+    ]  # fmt: skip
+
+
+def start(port: int, share: Path, wait: float, memory_mib: int, cpus: int) -> str:
+    """Boot the VM unless a healthy one runs on this port; a hung one is killed first."""
+    if recorded_pid(port) is not None:
+        if engine_answers(port):
+            return f"running: engine on tcp://127.0.0.1:{port} (pid {recorded_pid(port)})"
+        stop(port)  # hung or half-booted: no engine answer means it cannot be used
+    if not port_is_free(port):
+        raise VMError(f"127.0.0.1:{port} is in use by another program; choose another --port")
+    if not share.is_dir():
+        raise VMError(f"share {share}: no such folder")
+    image = build()
+    state = run_dir(port)
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    began = time.monotonic()
+    done = subprocess.run(
+        qemu_command(image, port, share, memory_mib, cpus), capture_output=True, text=True, timeout=60, check=False
+    )
+    if done.returncode != 0:
+        raise VMError(f"qemu did not start: {(done.stderr or done.stdout).strip()}")
+    try:
+        while not engine_answers(port):
+            if recorded_pid(port) is None:
+                raise VMError(f"the VM exited while booting; console:\n{console_tail(port)}")
+            if time.monotonic() - began > wait:
+                raise VMError(f"no engine on 127.0.0.1:{port} after {wait:g} s; console:\n{console_tail(port)}")
+            time.sleep(1)
+    except BaseException:  # also Ctrl-C and SIGTERM: never leave a half-booted VM
+        stop(port)
+        raise
+    return f"booted in {time.monotonic() - began:.0f} s: engine on tcp://127.0.0.1:{port} (pid {recorded_pid(port)})"
+
+
+def _qmp(port: int, command: dict[str, object], timeout: float) -> None:
+    """One QMP command (after the handshake); errors are the caller's fallback cue."""
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(timeout)
+        conn.connect(str(run_dir(port) / "qmp.sock"))
+        replies = conn.makefile("rb")
+        replies.readline()  # greeting
+        for message in ({"execute": "qmp_capabilities"}, command):
+            conn.sendall(json.dumps(message).encode() + b"\n")
+            while b'"return"' not in (line := replies.readline()):
+                if not line or b'"error"' in line:
+                    raise OSError(f"QMP: {line!r}")
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists():
+            return True
+        time.sleep(0.2)
+    return not Path(f"/proc/{pid}").exists()
+
+
+def stop(port: int, grace: float = 20) -> str:
+    """Ctrl-Alt-Del (dockerd, PID 1, shuts down), then QMP quit, then SIGKILL of the
+    recorded pid: a hung guest still goes."""
+    pid = recorded_pid(port)
+    if pid is None:
+        _forget(port)
+        return "not running"
+    how = "shut down"
+    keys = [{"type": "qcode", "data": key} for key in ("ctrl", "alt", "delete")]
+    with contextlib.suppress(OSError):
+        _qmp(port, {"execute": "send-key", "arguments": {"keys": keys}}, timeout=5)
+    if not _wait_gone(pid, grace):
+        how = "quit"
+        with contextlib.suppress(OSError):
+            _qmp(port, {"execute": "quit"}, timeout=5)
+        if not _wait_gone(pid, 5):
+            how = "killed"
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 5)
+    _forget(port)
+    return f"{how} (pid {pid})"
+
+
+def _forget(port: int) -> None:
+    """Remove the VM's run folder; its console log stays beside it for a post-mortem."""
+    console = run_dir(port) / "console.log"
+    if console.exists():
+        console.replace(CACHE / f"run-{port}.console.log")
+    shutil.rmtree(run_dir(port), ignore_errors=True)
+
+
+def status(port: int) -> str:
+    pid = recorded_pid(port)
+    if pid is None:
+        return "not running"
+    state = "engine answers" if engine_answers(port) else "engine does not answer"
+    return f"pid {pid}: {state} on tcp://127.0.0.1:{port}"
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["build"])
+    parser.add_argument("command", choices=["build", "start", "stop", "status"])
+    parser.add_argument("--port", type=int, default=23750, help="engine port on 127.0.0.1 (default 23750)")
+    parser.add_argument("--share", type=Path, default=Path("/tmp"), help="host folder shared at the same path")
+    parser.add_argument("--wait", type=float, default=420, help="seconds to wait for the engine at boot")
+    parser.add_argument("--memory", type=int, default=3072, help="guest memory in MiB")
+    parser.add_argument("--cpus", type=int, default=min(2, os.cpu_count() or 1), help="guest CPUs")
     arguments = parser.parse_args()
-    if arguments.command == "build":
-        print(build())
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        if arguments.command == "build":
+            print(build())
+        elif arguments.command == "start":
+            print(start(arguments.port, arguments.share.resolve(), arguments.wait, arguments.memory, arguments.cpus))
+        elif arguments.command == "stop":
+            print(stop(arguments.port))
+        else:
+            print(status(arguments.port))
+    except VMError as exc:
+        sys.exit(f"ci/mobyvm.py {arguments.command}: {exc}")
+    except KeyboardInterrupt:
+        sys.exit(f"ci/mobyvm.py {arguments.command}: interrupted")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Every error is reported as one line naming the file, the target and the key, e.g
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -96,6 +96,17 @@ class PathMapping(_Strict):
     engine: str
 
 
+class LaunchSpec(_Strict):
+    """Commands that bring a target's engine up and take it down again (e.g. a VM), run
+    in ``folder`` (default: the matrix file's folder). A target with ``launch`` is opt-in:
+    a run covers it when it is named with --target or its kind is selected with -m."""
+
+    start: tuple[str, ...] = Field(min_length=1)  # exits 0 once the engine answers
+    stop: tuple[str, ...] = Field(min_length=1)
+    timeout: int = Field(default=600, ge=1, le=3600)  # seconds for either command
+    folder: Path | None = None
+
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
 
@@ -108,6 +119,7 @@ class TargetSpec(_Strict):
     isolation: Literal["default", "process", "hyperv"] | None = None
     paths: tuple[PathMapping, ...] = ()
     capabilities: dict[str, bool] = Field(default_factory=dict)
+    launch: LaunchSpec | None = None
 
     @field_validator("name")
     @classmethod
@@ -157,10 +169,13 @@ class Matrix(_Strict):
     def names(self) -> list[str]:
         return [t.name for t in self.targets]
 
-    def select(self, names: Sequence[str]) -> list[TargetSpec]:
-        """The named targets in the order given, or all when none is named."""
+    def select(
+        self, names: Sequence[str], kind_selected: Callable[[str], bool] = lambda kind: False
+    ) -> list[TargetSpec]:
+        """The named targets in the order given; when none is named, every target except
+        launched ones (opt-in) whose kind ``kind_selected`` does not ask for."""
         if not names:
-            return list(self.targets)
+            return [t for t in self.targets if t.launch is None or kind_selected(t.kind)]
         by_name = {t.name: t for t in self.targets}
         unknown = [n for n in names if n not in by_name]
         if unknown:
@@ -189,7 +204,7 @@ def load(path: Path) -> Matrix:
     except ValidationError as exc:
         raise MatrixError(f"{label}: {_describe(exc, raw)}") from None
     _check_unique_names(label, matrix)
-    return _resolve_tls_files(label, matrix, path.parent)
+    return _resolve_launch_folders(_resolve_tls_files(label, matrix, path.parent), path.parent)
 
 
 def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
@@ -255,4 +270,15 @@ def _resolve_tls_files(label: str, matrix: Matrix, base: Path) -> Matrix:
             resolved[role] = path
         engine = target.engine.model_copy(update={"tls": tls.model_copy(update={**resolved, "cert_path": None})})
         targets.append(target.model_copy(update={"engine": engine}))
+    return matrix.model_copy(update={"targets": tuple(targets)})
+
+
+def _resolve_launch_folders(matrix: Matrix, base: Path) -> Matrix:
+    """Launch commands run in their folder, relative to the matrix file like TLS files."""
+    targets = [
+        t.model_copy(update={"launch": t.launch.model_copy(update={"folder": base / (t.launch.folder or ".")})})
+        if t.launch
+        else t
+        for t in matrix.targets
+    ]
     return matrix.model_copy(update={"targets": tuple(targets)})

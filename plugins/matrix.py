@@ -6,6 +6,8 @@ as id and the marker of its kind, so ``-m hyperv`` selects hyperv targets only.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         action="append",
         default=[],
-        help="run against this target only; repeat for more (default: every target whose engine answers)",
+        help="run against this target only; repeat for more (default: every target whose engine answers, "
+        "and targets with 'launch' only when -m names their kind)",
     )
 
 
@@ -47,11 +50,33 @@ def pytest_configure(config: pytest.Config) -> None:
     path = Path(option) if option else config.rootpath / "matrix.yaml"
     try:
         matrix = load(path)
-        selected = matrix.select(config.getoption("--target"))
+        selected = matrix.select(config.getoption("--target"), _kind_named_by_markexpr(config))
     except MatrixError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[MATRIX_PATH] = path
     config.stash[SELECTED] = selected
+
+
+def _kind_named_by_markexpr(config: pytest.Config) -> Callable[[str], bool]:
+    """Whether -m names a kind and selects it ("-m mobyvm", "-m 'linux or mobyvm'"), which
+    opts in launched targets of that kind; "-m 'not slow'" names no kind and opts in none."""
+    text = config.getoption("markexpr") or ""
+    try:
+        # pytest's own -m grammar (not public API, hence the guard): same meaning as -m
+        from _pytest.mark.expression import Expression
+
+        expression = Expression.compile(text) if text else None
+    except Exception:  # pytest reports a bad -m itself
+        expression = None
+
+    def selects(kind: str) -> bool:
+        def only_this_kind(name: str, /, **kwargs: str | int | bool | None) -> bool:
+            return name == kind
+
+        named = re.search(rf"\b{re.escape(kind)}\b", text) is not None
+        return named and expression is not None and expression.evaluate(only_this_kind)
+
+    return selects
 
 
 def explicitly_selected(config: pytest.Config) -> bool:

@@ -21,6 +21,7 @@ from parity import capabilities, engine
 from parity.target import KindMismatch, Target, TargetState, contact_all
 from parity.workload import WorkloadError
 from plugins import matrix
+from plugins.launch import LAUNCHED
 from plugins.resources import IDENTITY, is_worker
 
 STATES = pytest.StashKey[dict[str, TargetState]]()
@@ -38,10 +39,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     elif config.option.collectonly:
         states = [TargetState(s.name, "", unavailable="not contacted under --collect-only") for s in specs]
     else:
+        launched = config.stash.get(LAUNCHED, {})
+        failed = {name: outcome.line for name, outcome in launched.items() if not outcome.ok}
         try:
-            states = contact_all(specs, config.stash[IDENTITY])
+            contacted = contact_all([s for s in specs if s.name not in failed], config.stash[IDENTITY])
         except KindMismatch as exc:
             raise pytest.UsageError(f"{config.stash[matrix.MATRIX_PATH]}: {exc}") from None
+        by_name = {state.name: state for state in contacted}
+        states = [by_name.get(s.name) or TargetState(s.name, "", unavailable=failed[s.name]) for s in specs]
     config.stash[STATES] = {state.name: state for state in states}
 
 

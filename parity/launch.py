@@ -1,0 +1,89 @@
+"""Engines a run brings up itself and takes down again (matrix key ``launch``), e.g. the
+mobyvm target's VM.
+
+Launchers run as child processes of the controller, all at once, waited for in the
+calling thread with a bound: Ctrl-C or SIGTERM there stops them instead of waiting for a
+boot to finish, and a launcher that overstays its bound is terminated, then killed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from parity.matrix import LaunchSpec
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    line: str  # one line: what the launcher said it did, or why it failed
+    detail: str = ""  # the rest of its output (e.g. the tail of a guest console)
+
+
+def _command(spec: LaunchSpec, which: str) -> list[str]:
+    return list(spec.start if which == "start" else spec.stop)
+
+
+def run_all(launches: dict[str, LaunchSpec], which: str) -> dict[str, Outcome]:
+    """Run every target's ``start`` (or ``stop``) command concurrently, each bounded by its
+    timeout; the outcome per target name."""
+    running: dict[str, subprocess.Popen[str]] = {}
+    outcomes: dict[str, Outcome] = {}
+    began = time.monotonic()
+    try:
+        for name, spec in launches.items():
+            try:
+                running[name] = subprocess.Popen(
+                    _command(spec, which),
+                    cwd=spec.folder,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            except OSError as exc:
+                outcomes[name] = Outcome(
+                    False, f"launch {which}: cannot run {_command(spec, which)[0]!r}: {exc.strerror}"
+                )
+        for name, process in running.items():
+            spec = launches[name]
+            remaining = max(0.0, spec.timeout - (time.monotonic() - began))
+            try:
+                out, err = process.communicate(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                _end(process)
+                outcomes[name] = Outcome(False, f"launch {which}: no result within {spec.timeout} s")
+                continue
+            outcomes[name] = _outcome(which, process.returncode, out, err)
+    except BaseException:  # Ctrl-C, SIGTERM: launchers clean up after themselves on SIGTERM
+        for process in running.values():
+            _end(process)
+        raise
+    return outcomes
+
+
+def _outcome(which: str, returncode: int, out: str, err: str) -> Outcome:
+    said = [line for line in out.splitlines() if line.strip()]
+    if returncode == 0:
+        return Outcome(True, said[-1] if said else f"{which} done")
+    lines = [line for line in err.splitlines() if line.strip()] or said or [f"exit status {returncode}"]
+    return Outcome(False, f"launch {which} failed: {lines[0]}", "\n".join(lines[1:]))
+
+
+def _end(process: subprocess.Popen[str], grace: float = 30) -> None:
+    """SIGTERM (the launcher stops what it started), then SIGKILL after ``grace``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.communicate(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+
+
+def describe(outcomes: dict[str, Outcome]) -> Sequence[str]:
+    return [f"{name}: {outcome.line}" for name, outcome in sorted(outcomes.items())]

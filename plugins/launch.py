@@ -1,0 +1,62 @@
+"""Targets whose engine the run brings up itself (matrix key ``launch``, e.g. a VM).
+
+The controller runs the launchers before any target is contacted and their stop
+commands after everything else at session end (after the sweep of the run's resources),
+also after Ctrl-C and SIGTERM. A launch that fails makes its target unavailable with the
+launcher's reason; the rest of its output (e.g. a guest console's tail) goes in the header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from parity import launch
+from parity.matrix import LaunchSpec
+from plugins import matrix
+from plugins.resources import is_worker
+
+LAUNCHED = pytest.StashKey[dict[str, launch.Outcome]]()
+STOPPED = pytest.StashKey[dict[str, launch.Outcome]]()
+
+
+def _launches(config: pytest.Config) -> dict[str, LaunchSpec]:
+    return {spec.name: spec.launch for spec in config.stash.get(matrix.SELECTED, []) if spec.launch}
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> Generator[None, None, None]:
+    """Before the targets plugin contacts engines: launch what the selected targets need."""
+    config = session.config
+    launches = _launches(config)
+    if launches and not is_worker(config) and not config.option.collectonly:
+        config.stash[LAUNCHED] = {}  # set first: an interrupted launch is still stopped
+        config.stash[LAUNCHED] = launch.run_all(launches, "start")
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """After the other plugins' session end (the sweep needs the engine): stop what we launched."""
+    try:
+        return (yield)
+    finally:
+        config = session.config
+        if LAUNCHED in config.stash:
+            # every launch, also a failed or interrupted one: it may have left a half-booted VM
+            config.stash[STOPPED] = launch.run_all(_launches(config), "stop")
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            for line in launch.describe(config.stash[STOPPED]):
+                if reporter is not None:
+                    reporter.write_line(f"parity: stopped {line}")
+            if any(not outcome.ok for outcome in config.stash[STOPPED].values()):
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    for name, outcome in sorted(config.stash.get(LAUNCHED, {}).items()):
+        lines.append(f"  {name}: {outcome.line}")
+        lines.extend(f"    | {line}" for line in outcome.detail.splitlines())
+    return lines
