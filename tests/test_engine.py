@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import requests
 
-from parity.engine import EngineFacts, check_kind, reason, windows_build
+from parity.engine import EngineFacts, check_api_version, check_kind, negotiate_api_version, reason, windows_build
 from parity.matrix import TargetSpec
 from plugins.reporting import report_name
 from tests.fake_engine import recorded_api
@@ -63,6 +63,19 @@ def test_facts_survive_the_trip_to_xdist_workers() -> None:
             "10.0 17763 (17763.2114)",
             "17763.2114",
         ),
+        (
+            "10.0 20348 (20348.1.amd64fre.fe_release.210507-1500)",
+            "Windows Server 2022 Datacenter",
+            "10.0.20348.707",
+            "20348.707",
+        ),
+        # a revision of another build is not this build's revision
+        (
+            "10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)",
+            "Windows Server 2019 Datacenter Version 1809 (OS Build 17134.1039)",
+            "",
+            "17763",
+        ),
         ("6.18.44-fc-v657", "Debian GNU/Linux 12 (bookworm)", "", None),
     ],
 )
@@ -71,6 +84,21 @@ def test_windows_build_and_revision(kernel: str, operating_system: str, os_versi
         windows_build(facts(kernel_version=kernel, operating_system=operating_system, os_version=os_version))
         == expected
     )
+
+
+@pytest.mark.parametrize(
+    ("server", "minimum", "negotiated", "refused"),
+    [
+        ("1.40", "1.24", "1.40", None),
+        ("1.41", "1.12", "1.41", None),
+        ("1.99", "1.24", "1.45", None),
+        ("1.23", "1.12", "1.23", "engine API 1.23 is older than 1.24, the oldest this client speaks"),
+        ("1.99", "1.50", "1.45", "engine needs API 1.50 or newer; this client speaks up to 1.45"),
+    ],
+)
+def test_api_version_is_negotiated(server: str, minimum: str, negotiated: str, refused: str | None) -> None:
+    engine = facts(api_version=server, min_api_version=minimum)
+    assert (negotiate_api_version(engine), check_api_version(engine)) == (negotiated, refused)
 
 
 def test_linux_build_is_the_kernel_release() -> None:
