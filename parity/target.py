@@ -136,7 +136,7 @@ class Target:
 
     def provision(self) -> None:
         """Build (cached) and load the workload; raises WorkloadError or DockerException."""
-        built = workload.build(self.architecture)
+        built = workload.provide(self.architecture)
         workload.ensure_loaded(self.client, built)
         self.workload = built
 
