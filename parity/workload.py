@@ -271,6 +271,7 @@ def ensure_loaded(client: docker.DockerClient, workload: Workload) -> str:
 
 
 ARCHIVE_ENV = "PARITY_WORKLOAD_ARCHIVE"
+COMMANDS = ("save", "load")  # python -m parity.workload <command>
 
 
 def from_archive(path: Path) -> Workload:
