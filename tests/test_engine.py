@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+from pathlib import Path
 
 import pytest
 import requests
+from docker.tls import TLSConfig
 
-from parity.engine import EngineFacts, check_api_version, check_kind, negotiate_api_version, reason, windows_build
-from parity.matrix import TargetSpec
+from parity.engine import (
+    EngineFacts,
+    check_api_version,
+    check_kind,
+    negotiate_api_version,
+    reason,
+    resolve_endpoint,
+    windows_build,
+)
+from parity.matrix import EngineSpec, TargetSpec
+from parity.resources import RunIdentity
+from parity.target import contact
 from plugins.reporting import report_name
 from tests.fake_engine import recorded_api
 
@@ -156,3 +170,60 @@ def test_kind_checks_against_the_engine() -> None:
 )
 def test_reasons_are_one_short_line(error: Exception, expected: str) -> None:
     assert reason(error, 5) == expected
+
+
+def test_context_with_tls_is_reached_as_the_cli_reaches_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Docker context (as `docker context create` stores it) gives its host and its
+    TLS files; the context store is found through DOCKER_CONFIG like the CLI's."""
+    name = "winsrv-insider"
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    (tmp_path / "config.json").write_text("{}")
+    meta = tmp_path / "contexts" / "meta" / digest
+    meta.mkdir(parents=True)
+    meta.joinpath("meta.json").write_text(
+        json.dumps(
+            {
+                "Name": name,
+                "Metadata": {},
+                "Endpoints": {"docker": {"Host": "tcp://127.0.0.1:2376", "SkipTLSVerify": False}},
+            }
+        )
+    )
+    tls = tmp_path / "contexts" / "tls" / digest / "docker"
+    tls.mkdir(parents=True)
+    for pem in ("ca.pem", "cert.pem", "key.pem"):
+        tls.joinpath(pem).write_text("")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    endpoint = resolve_endpoint(EngineSpec(context=name), environ={})
+    assert (endpoint.url, endpoint.source) == ("tcp://127.0.0.1:2376", f"context {name!r}")
+    assert isinstance(endpoint.tls, TLSConfig)
+    assert (endpoint.tls.ca_cert, endpoint.tls.cert, endpoint.tls.verify) == (
+        str(tls / "ca.pem"),
+        (str(tls / "cert.pem"), str(tls / "key.pem")),
+        True,
+    )
+
+
+def test_docker_host_with_cert_path_uses_the_cli_file_names(tmp_path: Path) -> None:
+    for pem in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / pem).write_text("")
+    endpoint = resolve_endpoint(
+        EngineSpec(),
+        environ={"DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_CERT_PATH": str(tmp_path), "DOCKER_TLS_VERIFY": "1"},
+    )
+    assert (endpoint.url, endpoint.source) == ("tcp://127.0.0.1:2376", "DOCKER_HOST")
+    assert isinstance(endpoint.tls, TLSConfig)
+    assert (endpoint.tls.ca_cert, endpoint.tls.cert) == (
+        str(tmp_path / "ca.pem"),
+        (str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")),
+    )
+
+
+def test_npipe_is_refused_in_one_line_off_windows() -> None:
+    """npipe:// is what a Windows agent uses; elsewhere docker-py cannot open it, and the
+    target is reported unavailable with that reason rather than crashing."""
+    spec_ = TargetSpec.model_validate(
+        {"name": "w", "kind": "hyperv", "engine": {"url": "npipe:////./pipe/docker_engine"}}
+    )
+    state = contact(spec_, RunIdentity.new())
+    assert state.unavailable == "npipe:////./pipe/docker_engine: The npipe:// protocol is only supported on Windows"
