@@ -15,10 +15,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import docker
+import docker.constants
 import docker.errors
 import requests.exceptions
 from docker.context import ContextAPI
 from docker.tls import TLSConfig
+from docker.utils import version_lt
 
 from parity.matrix import EngineSpec, TargetSpec
 
@@ -179,6 +181,9 @@ class EngineFacts:
 
     @property
     def is_docker_desktop(self) -> bool:
+        """Docker Desktop (and its earlier names) says so in OperatingSystem; its Moby VM
+        also shows in a linuxkit kernel. A WSL2 kernel alone is not enough: a plain
+        engine inside a WSL2 distribution has one too."""
         kernel = self.kernel_version.lower()
         return (
             self.operating_system.startswith(("Docker Desktop", "Docker for Windows", "Docker for Mac"))
@@ -198,6 +203,33 @@ class EngineFacts:
                 return parts.get("profile", "default")
         return None
 
+    @property
+    def desktop_era(self) -> str:
+        """Which VM a Docker Desktop engine runs in: 'wsl2' (a Microsoft WSL2 kernel),
+        'linuxkit' (the Moby VM of Hyper-V, HyperKit or Apple's framework), '' otherwise."""
+        if not self.is_docker_desktop:
+            return ""
+        kernel = self.kernel_version.lower()
+        if "microsoft-standard" in kernel:
+            return "wsl2"
+        return "linuxkit" if "linuxkit" in kernel else ""
+
+    @property
+    def platform(self) -> str:
+        """What kind of engine this is, from what it says about itself: 'lcow' (a Windows
+        engine that runs Linux containers), 'windows' (Windows containers only),
+        'desktop' (Docker Desktop's Linux VM) or 'linux'."""
+        if self.is_windows:
+            return "lcow" if self.has_lcow else "windows"
+        return "desktop" if self.is_docker_desktop else "linux"
+
+    @property
+    def windows(self) -> WindowsBuild | None:
+        """Build, revision and branch of a Windows engine host; None for other engines."""
+        if not self.is_windows:
+            return None
+        return parse_windows_build(self.kernel_version, self.operating_system, self.os_version)
+
     def build(self) -> str:
         """The engine's build as used in report names: the Windows build and revision
         (e.g. '17763.1039') on Windows, the kernel release on Linux."""
@@ -208,21 +240,54 @@ class EngineFacts:
 
 _WINDOWS_KERNEL = re.compile(r"^\d+\.\d+ (\d+) \((\d+)\.(\d+)\.[^.]+\.([^.]+)\.")
 _OS_BUILD = re.compile(r"OS Build (\d+)\.(\d+)")
+_OS_VERSION = re.compile(r"^\d+\.\d+[. ](\d+)(?: \(\d+\.(\d+)\)|\.(\d+))$")
+
+
+@dataclass(frozen=True)
+class WindowsBuild:
+    """A Windows engine host's build as /info tells it.
+
+    ``build`` is the build number of KernelVersion ('10.0 <build> (<BuildLabEx>)', the
+    field moby's own tests split on); ``revision`` the update build revision (UBR) from
+    OperatingSystem ('... (OS Build 17763.1039)') or OSVersion, "" when the engine does not
+    say; ``branch`` the BuildLabEx branch, e.g. 'rs5_release' or 'rs_prerelease' (Insider).
+    """
+
+    build: str
+    revision: str
+    branch: str
+
+    def __str__(self) -> str:
+        return f"{self.build}.{self.revision}" if self.revision else self.build
+
+    @property
+    def insider(self) -> bool:
+        """Insider (pre-release) builds come from the rs_prerelease branch."""
+        return self.branch == "rs_prerelease"
+
+
+def parse_windows_build(kernel_version: str, operating_system: str = "", os_version: str = "") -> WindowsBuild | None:
+    """The build, revision and branch of a Windows engine, or None when KernelVersion is
+    not in the Windows format."""
+    match = _WINDOWS_KERNEL.match(kernel_version)
+    if not match:
+        return None
+    build, branch = match.group(1), match.group(4)
+    revision = ""
+    os_build = _OS_BUILD.search(operating_system)
+    if os_build and os_build.group(1) == build:
+        revision = os_build.group(2)
+    else:
+        version = _OS_VERSION.match(os_version.strip())
+        if version and version.group(1) == build:
+            revision = version.group(2) or version.group(3)
+    return WindowsBuild(build, revision, branch)
 
 
 def windows_build(facts: EngineFacts) -> str | None:
-    """'<build>.<revision>' of a Windows engine, from KernelVersion
-    ('10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)') and the update revision
-    from OperatingSystem ('... (OS Build 17763.1039)') or OSVersion ('10.0 17763 (17763.1039)')."""
-    match = _WINDOWS_KERNEL.match(facts.kernel_version)
-    if not match:
-        return None
-    build = match.group(1)
-    for text in (facts.operating_system, facts.os_version):
-        revision = _OS_BUILD.search(text) or re.search(rf"\b{build}\.(\d+)\)?$", text)
-        if revision and revision.groups()[-1]:
-            return f"{build}.{revision.groups()[-1]}"
-    return build
+    """'<build>.<revision>' of a Windows engine (just '<build>' when it tells no revision)."""
+    parsed = parse_windows_build(facts.kernel_version, facts.operating_system, facts.os_version)
+    return str(parsed) if parsed else None
 
 
 def check_kind(target: TargetSpec, facts: EngineFacts) -> str | None:
@@ -237,11 +302,46 @@ def check_kind(target: TargetSpec, facts: EngineFacts) -> str | None:
     if target.kind == "hyperv" and not facts.is_windows:
         return f"declared kind hyperv, but the engine is not a Windows engine ({said})"
     if target.kind == "hyperv" and not facts.has_lcow:
+        removed = _major(facts.server_version) >= 23
         return (
             "declared kind hyperv, but the Windows engine has no Linux containers support "
             f"(storage driver {facts.storage_driver!r} lists no 'lcow (linux)'; "
-            "LCOW needs dockerd --experimental <= 20.10)"
+            + (
+                f"engine {facts.server_version}: LCOW was removed in Docker Engine 23.0)"
+                if removed
+                else "LCOW needs dockerd --experimental <= 20.10)"
+            )
         )
+    if target.isolation and not facts.is_windows:
+        return f"declared isolation {target.isolation}, but isolation applies to Windows engines only ({said})"
+    return None
+
+
+def _major(version: str) -> int:
+    """The major number of an engine version ('20.10.7' -> 20, 'master-...' -> 0)."""
+    head = version.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+# The newest Engine API version this client speaks (docker-py's default).
+CLIENT_API_VERSION = docker.constants.DEFAULT_DOCKER_API_VERSION
+CLIENT_MIN_API_VERSION = docker.constants.MINIMUM_DOCKER_API_VERSION
+
+
+def negotiate_api_version(facts: EngineFacts) -> str:
+    """The API version to speak with an engine, as the Docker CLI negotiates it: the
+    engine's own version, capped at the newest this client speaks (LCOW engines: 1.40
+    on 19.03, 1.41 on 20.10)."""
+    server = facts.api_version or CLIENT_MIN_API_VERSION
+    return server if version_lt(server, CLIENT_API_VERSION) else CLIENT_API_VERSION
+
+
+def check_api_version(facts: EngineFacts) -> str | None:
+    """Why this client cannot speak with the engine, or None."""
+    if facts.api_version and version_lt(facts.api_version, CLIENT_MIN_API_VERSION):
+        return f"engine API {facts.api_version} is older than {CLIENT_MIN_API_VERSION}, the oldest this client speaks"
+    if facts.min_api_version and version_lt(CLIENT_API_VERSION, facts.min_api_version):
+        return f"engine needs API {facts.min_api_version} or newer; this client speaks up to {CLIENT_API_VERSION}"
     return None
 
 
@@ -252,12 +352,18 @@ def detect(endpoint: Endpoint, timeout: int) -> EngineFacts:
     try:
         # An explicit version keeps the constructor off the network (with "auto" a
         # failing constructor leaves its connection pool open); /version is read
-        # unversioned, then /info at the engine's own API version.
+        # unversioned, then /info at the negotiated API version.
         with closing(endpoint.client(timeout, version="1.24")) as client:
             client.ping()
             version = client.api.version(api_version=False)
-        with closing(endpoint.client(timeout, version=str(version.get("ApiVersion") or "1.24"))) as client:
+        unsupported = check_api_version(EngineFacts.from_api({}, version))
+        if unsupported:
+            raise EngineUnavailable(f"{endpoint.url}: {unsupported}")
+        negotiated = negotiate_api_version(EngineFacts.from_api({}, version))
+        with closing(endpoint.client(timeout, version=negotiated)) as client:
             info = client.info()
+    except EngineUnavailable:
+        raise
     except Exception as exc:  # every failure becomes one line naming the address
         raise EngineUnavailable(f"{endpoint.url}: {reason(exc, timeout)}") from None
     return EngineFacts.from_api(info, version)

@@ -23,6 +23,8 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 from docker.models.volumes import Volume
 
+from parity.shaping import Shaping
+
 LABEL_RUN = "parity.run"
 LABEL_TARGET = "parity.target"
 LABEL_OWNER = "parity.owner"
@@ -174,8 +176,9 @@ class ResourceScope:
     target: str
     identity: RunIdentity
     image: str
-    # options every container of the target gets (e.g. isolation=hyperv for LCOW)
-    container_defaults: dict[str, Any] = field(default_factory=dict)
+    # how every container create is shaped for the target's engine (platform and
+    # isolation for LCOW, bind sources through the path mapping); see parity/shaping.py
+    shaping: Shaping = field(default_factory=Shaping)
     created: list[Container | Network | Volume] = field(default_factory=list)
 
     def _name(self) -> str:
@@ -193,13 +196,15 @@ class ResourceScope:
         """Create (and by default start) a workload container.
 
         ``publish`` lists container ports ("8080/tcp", "53/udp") to publish on an
-        ephemeral port of 127.0.0.1; other host addresses are not offered.
+        ephemeral port of 127.0.0.1; other host addresses are not offered. Bind-mount
+        sources are folders of the machine running pytest: the target's shaping maps
+        them to where its engine sees them.
         """
         if "ports" in options:
             raise ValueError("use publish=[...]: ports are published on 127.0.0.1 only")
         labels = {**options.pop("labels", {}), **self.identity.labels(self.target)}
         ports = dict.fromkeys(publish, (LOOPBACK, None))
-        options = {**self.container_defaults, **options}
+        options = self.shaping.container_options(options)
         container = self.client.containers.create(
             image or self.image,
             command=list(command) if command is not None else None,

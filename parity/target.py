@@ -20,6 +20,7 @@ from parity import engine, resources, workload
 from parity.engine import EngineFacts, EngineUnavailable
 from parity.matrix import TargetSpec
 from parity.resources import ResourceScope, RunIdentity
+from parity.shaping import Shaping
 
 
 class KindMismatch(Exception):
@@ -66,7 +67,7 @@ def contact(spec: TargetSpec, identity: RunIdentity) -> TargetState:
     mismatch = engine.check_kind(spec, facts)
     if mismatch:
         raise KindMismatch(f"target {spec.name!r} ({endpoint.url}): {mismatch}")
-    client = endpoint.client(timeout, version=facts.api_version)
+    client = endpoint.client(timeout, version=engine.negotiate_api_version(facts))
     try:
         reaped = resources.reap_stale(client, identity.run_id)
     except (docker.errors.DockerException, resources.CleanupError, requests.exceptions.RequestException) as exc:
@@ -118,7 +119,7 @@ class Target:
     def client(self) -> docker.DockerClient:
         if self._client is None:
             endpoint = engine.resolve_endpoint(self.spec.engine)
-            self._client = endpoint.client(self.timeout, version=self.facts.api_version)
+            self._client = endpoint.client(self.timeout, version=self.api_version)
         return self._client
 
     @property
@@ -135,7 +136,7 @@ class Target:
 
     def provision(self) -> None:
         """Build (cached) and load the workload; raises WorkloadError or DockerException."""
-        built = workload.build(self.architecture)
+        built = workload.provide(self.architecture)
         workload.ensure_loaded(self.client, built)
         self.workload = built
 
@@ -146,9 +147,16 @@ class Target:
         """Where the engine sees a folder of the machine running pytest."""
         return self.spec.engine_path(host_path)
 
+    @property
+    def api_version(self) -> str:
+        """The API version spoken with the engine (negotiated, as the Docker CLI does)."""
+        return engine.negotiate_api_version(self.facts)
+
+    def shaping(self) -> Shaping:
+        return Shaping.for_target(self.spec, self.facts, self.api_version)
+
     def scope(self) -> ResourceScope:
-        defaults = {"isolation": self.spec.isolation} if self.spec.isolation else {}
-        return ResourceScope(self.client, self.name, self.identity, self.image, defaults)
+        return ResourceScope(self.client, self.name, self.identity, self.image, self.shaping())
 
     def close(self) -> None:
         if self._client is not None:

@@ -268,3 +268,85 @@ def ensure_loaded(client: docker.DockerClient, workload: Workload) -> str:
             f"the engine loaded {sorted(ids)} from {workload.archive.name}, expected {workload.image_id}"
         )
     return workload.image_id
+
+
+ARCHIVE_ENV = "PARITY_WORKLOAD_ARCHIVE"
+COMMANDS = ("save", "load")  # python -m parity.workload <command>
+
+
+def from_archive(path: Path) -> Workload:
+    """The workload as written by ``save``: read back from its archive, so a machine
+    that cannot build it (a Windows agent: no zig target, no busybox) loads the same
+    bits, and the image id is checked against the archive's own config digest."""
+    try:
+        with tarfile.open(path) as tar:
+            manifest = json.loads(_member(tar, "manifest.json"))
+            (entry,) = manifest
+            config_bytes = _member(tar, entry["Config"])
+    except (OSError, tarfile.TarError, ValueError, KeyError) as exc:
+        raise WorkloadError(f"{path}: not a workload archive ({exc})") from None
+    config = json.loads(config_bytes)
+    tags = entry.get("RepoTags") or []
+    if not tags or not str(tags[0]).startswith(f"{REPOSITORY}:"):
+        raise WorkloadError(f"{path}: not a workload archive (tags {tags})")
+    return Workload(str(config["architecture"]), str(tags[0]), "sha256:" + _sha256(config_bytes), path)
+
+
+def _member(tar: tarfile.TarFile, name: str) -> bytes:
+    member = tar.extractfile(name)
+    if member is None:
+        raise KeyError(name)
+    return member.read()
+
+
+def provide(arch: str) -> Workload:
+    """The workload for ``arch``: from ``$PARITY_WORKLOAD_ARCHIVE`` when set (built by
+    another job), else built here."""
+    given = os.environ.get(ARCHIVE_ENV)
+    if not given:
+        return build(arch)
+    workload = from_archive(Path(given))
+    if workload.arch != arch:
+        raise WorkloadError(f"{given} holds the {workload.arch} workload; the target needs {arch}")
+    return workload
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m parity.workload save PATH [--arch A]``: build the workload and write
+    its archive; ``python -m parity.workload load PATH``: load an archive into the
+    engine the Docker CLI would use and check its id. Both print the image id."""
+    import argparse
+    import shutil
+
+    parser = argparse.ArgumentParser(prog="python -m parity.workload", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    save = commands.add_parser("save", help="build the workload and write its docker-save archive to PATH")
+    save.add_argument("path", type=Path)
+    save.add_argument("--arch", default=_host_arch(), choices=sorted(ZIG_TARGETS))
+    load = commands.add_parser("load", help="load the archive at PATH into the engine and check its image id")
+    load.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "save":
+            built = build(args.arch)
+            args.path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(built.archive, args.path)
+            workload = from_archive(args.path)
+            if workload.image_id != built.image_id:
+                raise WorkloadError(f"{args.path}: image id {workload.image_id}, built {built.image_id}")
+        else:
+            workload = from_archive(args.path)
+            client = docker.from_env(timeout=300)
+            try:
+                ensure_loaded(client, workload)
+            finally:
+                client.close()
+    except (WorkloadError, docker.errors.DockerException) as exc:
+        print(f"parity.workload {args.command}: {exc}", file=sys.stderr)
+        return 1
+    print(workload.image_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

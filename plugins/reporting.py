@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
+from parity.engine import EngineFacts
+from parity.shaping import Shaping
 from plugins import matrix
 from plugins.resources import IDENTITY, is_worker
 from plugins.targets import STATES, WORKLOAD_PROPERTY
@@ -45,6 +47,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def report_name(target: str, build: str) -> str:
     """junit-<target>-<build>.xml, with the build made safe for a file name."""
     return f"junit-{target}-{re.sub(r'[^A-Za-z0-9._-]+', '_', build)}.xml"
+
+
+def build_properties(facts: EngineFacts) -> dict[str, str]:
+    """Suite properties naming a Windows engine's build: number, revision, branch."""
+    windows = facts.windows
+    if windows is None:
+        return {}
+    return {
+        "windows.build": windows.build,
+        "windows.revision": windows.revision,
+        "windows.branch": windows.branch,
+        "windows.insider": "true" if windows.insider else "false",
+    }
 
 
 def _property(report: pytest.TestReport, key: str) -> str | None:
@@ -134,8 +149,12 @@ class TargetReports:
                         "engine.architecture": facts.architecture,
                         "engine.isolation": facts.isolation,
                         "engine.cgroup_version": facts.cgroup_version,
+                        **build_properties(facts),
                     }
                 )
+                # what the target's containers run under (LCOW: always Hyper-V)
+                isolation = Shaping.for_target(spec, facts, facts.api_version or "1.24").isolation
+                properties["isolation"] = isolation or facts.isolation
             for key, value in properties.items():
                 if value:
                     suite.add_property(key, value)

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+from pathlib import Path
 
 import pytest
 import requests
+from docker.tls import TLSConfig
 
-from parity.engine import EngineFacts, check_kind, reason, windows_build
-from parity.matrix import TargetSpec
+from parity.engine import (
+    EngineFacts,
+    check_api_version,
+    check_kind,
+    negotiate_api_version,
+    reason,
+    resolve_endpoint,
+    windows_build,
+)
+from parity.matrix import EngineSpec, TargetSpec
+from parity.resources import RunIdentity
+from parity.target import contact
 from plugins.reporting import report_name
 from tests.fake_engine import recorded_api
 
@@ -63,6 +77,19 @@ def test_facts_survive_the_trip_to_xdist_workers() -> None:
             "10.0 17763 (17763.2114)",
             "17763.2114",
         ),
+        (
+            "10.0 20348 (20348.1.amd64fre.fe_release.210507-1500)",
+            "Windows Server 2022 Datacenter",
+            "10.0.20348.707",
+            "20348.707",
+        ),
+        # a revision of another build is not this build's revision
+        (
+            "10.0 17763 (17763.1.amd64fre.rs5_release.180914-1434)",
+            "Windows Server 2019 Datacenter Version 1809 (OS Build 17134.1039)",
+            "",
+            "17763",
+        ),
         ("6.18.44-fc-v657", "Debian GNU/Linux 12 (bookworm)", "", None),
     ],
 )
@@ -71,6 +98,21 @@ def test_windows_build_and_revision(kernel: str, operating_system: str, os_versi
         windows_build(facts(kernel_version=kernel, operating_system=operating_system, os_version=os_version))
         == expected
     )
+
+
+@pytest.mark.parametrize(
+    ("server", "minimum", "negotiated", "refused"),
+    [
+        ("1.40", "1.24", "1.40", None),
+        ("1.41", "1.12", "1.41", None),
+        ("1.99", "1.24", "1.45", None),
+        ("1.23", "1.12", "1.23", "engine API 1.23 is older than 1.24, the oldest this client speaks"),
+        ("1.99", "1.50", "1.45", "engine needs API 1.50 or newer; this client speaks up to 1.45"),
+    ],
+)
+def test_api_version_is_negotiated(server: str, minimum: str, negotiated: str, refused: str | None) -> None:
+    engine = facts(api_version=server, min_api_version=minimum)
+    assert (negotiate_api_version(engine), check_api_version(engine)) == (negotiated, refused)
 
 
 def test_linux_build_is_the_kernel_release() -> None:
@@ -128,3 +170,60 @@ def test_kind_checks_against_the_engine() -> None:
 )
 def test_reasons_are_one_short_line(error: Exception, expected: str) -> None:
     assert reason(error, 5) == expected
+
+
+def test_context_with_tls_is_reached_as_the_cli_reaches_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Docker context (as `docker context create` stores it) gives its host and its
+    TLS files; the context store is found through DOCKER_CONFIG like the CLI's."""
+    name = "winsrv-insider"
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    (tmp_path / "config.json").write_text("{}")
+    meta = tmp_path / "contexts" / "meta" / digest
+    meta.mkdir(parents=True)
+    meta.joinpath("meta.json").write_text(
+        json.dumps(
+            {
+                "Name": name,
+                "Metadata": {},
+                "Endpoints": {"docker": {"Host": "tcp://127.0.0.1:2376", "SkipTLSVerify": False}},
+            }
+        )
+    )
+    tls = tmp_path / "contexts" / "tls" / digest / "docker"
+    tls.mkdir(parents=True)
+    for pem in ("ca.pem", "cert.pem", "key.pem"):
+        tls.joinpath(pem).write_text("")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    endpoint = resolve_endpoint(EngineSpec(context=name), environ={})
+    assert (endpoint.url, endpoint.source) == ("tcp://127.0.0.1:2376", f"context {name!r}")
+    assert isinstance(endpoint.tls, TLSConfig)
+    assert (endpoint.tls.ca_cert, endpoint.tls.cert, endpoint.tls.verify) == (
+        str(tls / "ca.pem"),
+        (str(tls / "cert.pem"), str(tls / "key.pem")),
+        True,
+    )
+
+
+def test_docker_host_with_cert_path_uses_the_cli_file_names(tmp_path: Path) -> None:
+    for pem in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / pem).write_text("")
+    endpoint = resolve_endpoint(
+        EngineSpec(),
+        environ={"DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_CERT_PATH": str(tmp_path), "DOCKER_TLS_VERIFY": "1"},
+    )
+    assert (endpoint.url, endpoint.source) == ("tcp://127.0.0.1:2376", "DOCKER_HOST")
+    assert isinstance(endpoint.tls, TLSConfig)
+    assert (endpoint.tls.ca_cert, endpoint.tls.cert) == (
+        str(tmp_path / "ca.pem"),
+        (str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")),
+    )
+
+
+def test_npipe_is_refused_in_one_line_off_windows() -> None:
+    """npipe:// is what a Windows agent uses; elsewhere docker-py cannot open it, and the
+    target is reported unavailable with that reason rather than crashing."""
+    spec_ = TargetSpec.model_validate(
+        {"name": "w", "kind": "hyperv", "engine": {"url": "npipe:////./pipe/docker_engine"}}
+    )
+    state = contact(spec_, RunIdentity.new())
+    assert state.unavailable == "npipe:////./pipe/docker_engine: The npipe:// protocol is only supported on Windows"

@@ -58,3 +58,24 @@ def test_unknown_architecture_is_one_line() -> None:
         workload.WorkloadError, match=r"^no workload build for architecture 's390x' \(supported: amd64, arm64\)$"
     ):
         workload.docker_arch("s390x")
+
+
+def test_save_writes_an_archive_that_reads_back_as_the_same_workload(
+    tmp_path: Path, probe_binary: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built = build_in(tmp_path / "cache", probe_binary, monkeypatch)
+    target = tmp_path / "out" / "workload.tar"
+    assert workload.main(["save", str(target), "--arch", "amd64"]) == 0
+    assert capsys.readouterr().out == built.image_id + "\n"
+    assert workload.from_archive(target) == workload.Workload("amd64", built.tag, built.image_id, target)
+    monkeypatch.setenv(workload.ARCHIVE_ENV, str(target))
+    assert workload.provide("amd64").image_id == built.image_id
+    with pytest.raises(workload.WorkloadError, match=r"holds the amd64 workload; the target needs arm64"):
+        workload.provide("arm64")
+
+
+def test_an_archive_that_is_not_the_workload_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.tar"
+    other.write_bytes(b"not a tar")
+    assert workload.main(["load", str(other)]) == 1
+    assert capsys.readouterr().err.startswith(f"parity.workload load: {other}: not a workload archive (")

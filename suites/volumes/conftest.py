@@ -1,8 +1,8 @@
 """One container per target with four kinds of storage, shared by the volume checks.
 
-/m/bind is a folder of the machine running pytest (through the target's path mapping),
-/m/volume a named volume, /m/tmpfs a tmpfs, /m/rootfs a folder of the container's own
-filesystem. Each check works in a fresh folder of its own, so sharing is safe.
+/m/bind is a folder of the machine running pytest (the resource scope maps it through
+the target's path mapping), /m/volume a named volume, /m/tmpfs a tmpfs, /m/rootfs a
+folder of the container's own filesystem. Each check works in a fresh folder of its own, so sharing is safe.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def mount_options(target: Target, host_dir: Path, volume: str, read_only: bool =
         Mount("/m/tmpfs", None, type="tmpfs", read_only=read_only),
     ]
     if target.supports("bind_mounts"):
-        mounts.append(Mount("/m/bind", target.engine_path(str(host_dir)), type="bind", read_only=read_only))
+        mounts.append(Mount("/m/bind", str(host_dir), type="bind", read_only=read_only))  # mapped by the scope
     return mounts
 
 

@@ -203,7 +203,7 @@ def test_read_only_mounts_refuse_writes_with_erofs(
 
 
 @bind_only
-def test_single_file_bind_mount(resources: ResourceScope, target: Target, tmp_path: Path) -> None:
+def test_single_file_bind_mount(resources: ResourceScope, tmp_path: Path) -> None:
     """A single host file can be bind-mounted; the container reads its content and its
     writes land in the host file.
 
@@ -211,7 +211,7 @@ def test_single_file_bind_mount(resources: ResourceScope, target: Target, tmp_pa
     """
     host_file = tmp_path / "parity.conf"
     host_file.write_bytes(b"from the host\n")
-    container = resources.container(mounts=[Mount("/etc/parity.conf", target.engine_path(str(host_file)), type="bind")])
+    container = resources.container(mounts=[Mount("/etc/parity.conf", str(host_file), type="bind")])
     content, _ = Prober(container)(
         ("read", "/etc/parity.conf"),
         ("write", "/etc/parity.conf", "O_WRONLY|O_APPEND", "0", b"from the container\n".hex()),
