@@ -8,4 +8,5 @@ pytest_plugins = [
     "plugins.expectations",
     "plugins.properties",
     "plugins.reporting",
+    "plugins.certification",
 ]
