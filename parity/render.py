@@ -218,7 +218,7 @@ def _cell_inner(result: Result) -> str:
         parts.append(f'<div class="why">{escape(_short(result.reason))}</div>')
     if result.reference:
         parts.append(f'<div class="ref">ref: {_reference_html(result.reference)}</div>')
-    if result.detail and result.outcome != Outcome.FIXED:
+    if result.detail:
         parts.append(f'<div class="why" title="{escape(result.detail)}">{escape(_short(result.detail))}</div>')
     return "".join(parts)
 
@@ -242,6 +242,10 @@ def _legend() -> str:
         for o in Outcome
     )
     return f'<ul class="legend">{items}</ul>\n'
+
+
+def _checks(count: int) -> str:
+    return f"{count} check" if count == 1 else f"{count} checks"
 
 
 def _short_check(check: str, area: str) -> str:
@@ -276,7 +280,7 @@ def matrix_html(matrix: Matrix) -> str:
     width = len(matrix.columns) + 1
     body = [
         "<h1>Conformance matrix</h1>\n",
-        f'<p class="meta">{sum(len(c) for c in matrix.areas.values())} checks in {len(matrix.areas)} areas, '
+        f'<p class="meta">{_checks(sum(len(c) for c in matrix.areas.values()))} in {len(matrix.areas)} areas, '
         f"on {len(matrix.columns)} target runs. Sources: "
         + ", ".join(f"<code>{escape(column.run.source.name)}</code>" for column in matrix.columns)
         + "</p>\n",
@@ -292,7 +296,7 @@ def matrix_html(matrix: Matrix) -> str:
     for area, checks in matrix.areas.items():
         body.append(
             f'<tbody><tr class="area"><th colspan="{width}" scope="rowgroup" id="area-{escape(area)}">'
-            f"{escape(area)} <small>{len(checks)} checks</small></th></tr>\n"
+            f"{escape(area)} <small>{_checks(len(checks))}</small></th></tr>\n"
         )
         for check in checks:
             cells = "".join(_cell(matrix.cell(check, column)) for column in matrix.columns)
@@ -395,7 +399,7 @@ def matrix_markdown(matrix: Matrix) -> str:
         lines.append(f"| {_md(column.id)} | {_md(kind)} | {_md(column.run.build)} | {counts} |")
     notes = _Notes()
     for area, checks in matrix.areas.items():
-        lines += ["", f"## {_md(area)} ({len(checks)} checks)", ""]
+        lines += ["", f"## {_md(area)} ({_checks(len(checks))})", ""]
         lines.append("| check | " + " | ".join(_md(column.id) for column in matrix.columns) + " |")
         lines.append("|---|" + "---|" * len(matrix.columns))
         for check in checks:
