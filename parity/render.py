@@ -317,6 +317,11 @@ SECTIONS = (
 )
 
 
+def _summary(item: Comparison) -> str:
+    counts = [f"{heading.lower()} {len(getattr(item, key))}" for key, heading, _ in SECTIONS]
+    return ", ".join([*counts, f"unchanged {item.unchanged}"])
+
+
 def _run_title(run: TargetRun) -> str:
     return f"{run.target} build {run.build or '?'}"
 
@@ -325,9 +330,8 @@ def comparison_html(comparisons: list[Comparison]) -> str:
     body = ["<h1>Comparison</h1>\n", _legend()]
     for item in comparisons:
         title = f"{_run_title(item.old)} → {_run_title(item.new)}"
-        summary = ", ".join(f"{len(getattr(item, key))} {heading.lower()}" for key, heading, _ in SECTIONS)
         body.append(
-            f'<h2>{escape(title)}</h2>\n<p class="meta">{escape(summary)}, {item.unchanged} unchanged. '
+            f'<h2>{escape(title)}</h2>\n<p class="meta">{escape(_summary(item))}. '
             f"Old: <code>{escape(item.old.source.name)}</code> (run <code>{escape(item.old.run)}</code>); "
             f"new: <code>{escape(item.new.source.name)}</code> (run <code>{escape(item.new.run)}</code>).</p>\n"
         )
@@ -414,10 +418,7 @@ def comparison_markdown(comparisons: list[Comparison]) -> str:
     for item in comparisons:
         old, new = _run_title(item.old), _run_title(item.new)
         lines += ["", f"## {_md(old)} → {_md(new)}", ""]
-        lines.append(
-            ", ".join(f"{len(getattr(item, key))} {heading.lower()}" for key, heading, _ in SECTIONS)
-            + f", {item.unchanged} unchanged."
-        )
+        lines.append(_summary(item) + ".")
         for key, heading, _meaning in SECTIONS:
             changes: list[Change] = getattr(item, key)
             if not changes:

@@ -369,7 +369,7 @@ def test_comparison_renderings(tmp_path: Path) -> None:
     assert item["added"][0]["old"] is None
     markdown = render.comparison_markdown(comparisons)
     assert "## winsrv build 16237 → winsrv build 16251" in markdown
-    assert "1 regressed, 2 fixed, 1 new checks, 1 removed checks, 1 other changes, 1 unchanged." in markdown
+    assert "regressed 1, fixed 2, new checks 1, removed checks 1, other changes 1, unchanged 1." in markdown
     assert "| `suites/volumes/test_v.py::test_mode` | ✓ pass | ✗ **FAIL** [1] |" in markdown
     page = render.comparison_html(comparisons)
     assert re.search(r'<table class="changes" id="regressed">.*?test_mode.*?</table>', page, re.DOTALL)
