@@ -9,4 +9,5 @@ pytest_plugins = [
     "plugins.expectations",
     "plugins.properties",
     "plugins.reporting",
+    "plugins.certification",
 ]

@@ -8,6 +8,7 @@ shows up as a failure until its row is removed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parity.matrix import Kind
+
+XFAIL_PREFIX = "known divergence: "
+_XFAIL_REASON = re.compile(r"^" + re.escape(XFAIL_PREFIX) + r"(?P<reason>.+) \((?P<reference>[^()]+)\)$", re.DOTALL)
+
+
+def parse_xfail_reason(text: str) -> tuple[str, str] | None:
+    """(reason, reference) from an xfail reason written by Divergence.xfail_reason, or
+    None for any other text. The reference is the last parenthesised part."""
+    found = _XFAIL_REASON.match(text.strip())
+    return (found["reason"], found["reference"]) if found else None
 
 
 class DivergenceError(Exception):
@@ -30,6 +41,10 @@ class Divergence(BaseModel):
     kinds: tuple[Kind, ...] = Field(min_length=1)
     reason: str = Field(min_length=10)
     reference: str = Field(min_length=5)  # a public issue, document or man page
+
+    def xfail_reason(self) -> str:
+        """The strict xfail's reason; reports read it back with parse_xfail_reason."""
+        return f"{XFAIL_PREFIX}{self.reason} ({self.reference})"
 
     def matches(self, check: str, params: Mapping[str, Any], kind: str) -> bool:
         return (

@@ -47,4 +47,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         row = find(rows, check_name(item), callspec.params, kinds[callspec.params["target"]])
         if row is not None:
-            item.add_marker(pytest.mark.xfail(reason=f"known divergence: {row.reason} ({row.reference})", strict=True))
+            item.add_marker(pytest.mark.xfail(reason=row.xfail_reason(), strict=True))

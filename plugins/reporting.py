@@ -1,13 +1,19 @@
 """One JUnit file per target under ``reports/``, named with the engine's build.
 
 Written by the controller from the reports it receives (so it works under xdist);
-each test's target travels in its ``user_properties``.
+each test's target and workload image travel as attributes of its reports, not as
+``user_properties``: pytest's own ``--junitxml`` would write those as per-test
+``<properties>``, which the xunit2 dialect (Jenkins, Azure DevOps) does not allow.
+The files are xunit2 too: times in seconds with three decimals, skips typed as pytest
+types them (``pytest.skip``, ``pytest.xfail``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Generator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,9 +23,9 @@ from parity.engine import EngineFacts
 from parity.shaping import Shaping
 from plugins import matrix
 from plugins.resources import IDENTITY, is_worker
-from plugins.targets import STATES, WORKLOAD_PROPERTY
+from plugins.targets import STATES, WORKLOAD
 
-TARGET_PROPERTY = "parity.target"
+WRITTEN = pytest.StashKey[list[Path]]()  # the per-target JUnit files of this run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,12 +42,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(TargetReports(config), "parity-target-reports")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tag each test with its target; the tag travels with its reports through xdist."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "target" in callspec.params:
-            item.user_properties.append((TARGET_PROPERTY, callspec.params["target"]))
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Put the target and workload image on each report; xdist carries report attributes
+    to the controller (TestReport keeps extra keyword arguments)."""
+    report = yield
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "target" in callspec.params:
+        report.parity_target = str(callspec.params["target"])  # type: ignore[attr-defined]
+        report.parity_workload = item.stash.get(WORKLOAD, "")  # type: ignore[attr-defined]
+    return report
 
 
 def report_name(target: str, build: str) -> str:
@@ -62,24 +72,22 @@ def build_properties(facts: EngineFacts) -> dict[str, str]:
     }
 
 
-def _property(report: pytest.TestReport, key: str) -> str | None:
-    for name, value in report.user_properties:
-        if name == key:
-            return str(value)
-    return None
-
 
 def _case(nodeid: str) -> TestCase:
     path, _, rest = nodeid.partition("::")
     parts = rest.split("::")
     classname = ".".join([path.removesuffix(".py").replace("/", "."), *parts[:-1]])
-    return TestCase(parts[-1], classname=classname, time=0.0)
+    return TestCase(parts[-1], classname=classname)
+
+
+def _skipped(report: pytest.TestReport) -> Skipped:
+    xfail = getattr(report, "wasxfail", None)
+    if xfail is not None:
+        return Skipped(str(xfail)[:1000], "pytest.xfail")
+    return Skipped(_skip_reason(report)[:1000], "pytest.skip")
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
-    xfail = getattr(report, "wasxfail", None)
-    if xfail is not None:
-        return f"xfail: {xfail}"
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2]).removeprefix("Skipped: ")
@@ -92,21 +100,23 @@ class TargetReports:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.cases: dict[str, dict[str, TestCase]] = defaultdict(dict)
+        self.seconds: dict[tuple[str, str], float] = defaultdict(float)  # (target, nodeid) -> time
         self.images: dict[str, str] = {}  # target -> workload image id, as the checks saw it
         self.written: list[Path] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Fold setup/call/teardown into one testcase, as pytest's junitxml does."""
-        name = _property(report, TARGET_PROPERTY)
+        name: str | None = getattr(report, "parity_target", None)
         if name is None:
             return
-        image = _property(report, WORKLOAD_PROPERTY)
+        image: str = getattr(report, "parity_workload", "")
         if image:
             self.images[name] = image
         case = self.cases[name].get(report.nodeid)
         if case is None:
             case = self.cases[name][report.nodeid] = _case(report.nodeid)
-        case.time = (case.time or 0.0) + report.duration
+        self.seconds[(name, report.nodeid)] += report.duration
+        case.time = round(self.seconds[(name, report.nodeid)], 3)
         text = report.longreprtext.strip()
         message = text.splitlines()[-1] if text else ""
         if report.failed:
@@ -114,13 +124,15 @@ class TargetReports:
             case.result = [*case.result, kind(message[:1000], f"{report.when} failed")]
             case.system_out = report.longreprtext[-20000:]
         elif report.skipped:
-            case.result = [Skipped(_skip_reason(report)[:1000])]
+            case.result = [_skipped(report)]
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         option = self.config.getoption("--reports")
         folder = Path(option) if option else self.config.rootpath / "reports"
         states = self.config.stash.get(STATES, {})
+        self.config.stash[WRITTEN] = self.written
+        timestamp = datetime.now(UTC).isoformat(timespec="seconds")
         for spec in self.config.stash[matrix.SELECTED]:
             cases = self.cases.get(spec.name)
             if not cases:
@@ -161,6 +173,8 @@ class TargetReports:
             for case in cases.values():
                 suite.add_testcase(case)
             suite.update_statistics()  # type: ignore[no-untyped-call]
+            suite.time = round(sum(self.seconds[(spec.name, nodeid)] for nodeid in cases), 3)
+            suite.timestamp = timestamp
             document = JUnitXml()
             document.add_testsuite(suite)
             folder.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from plugins.resources import IDENTITY, is_worker
 
 STATES = pytest.StashKey[dict[str, TargetState]]()
 WORKERINPUT_KEY = "parity_targets"
-WORKLOAD_PROPERTY = "parity.workload"  # each check's report carries the image it ran
+WORKLOAD = pytest.StashKey[str]()  # the workload image a check ran on (see plugins/reporting.py)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -149,7 +149,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(autouse=True)
 def _record_workload(request: pytest.FixtureRequest) -> None:
-    """Record the workload image a check ran on in its report (for the per-target JUnit)."""
+    """Note the workload image a check ran on; its report carries it to the per-target JUnit."""
     if "target" in request.fixturenames:
         selected: Target = request.getfixturevalue("target")
-        request.node.user_properties.append((WORKLOAD_PROPERTY, selected.image))
+        request.node.stash[WORKLOAD] = selected.image
