@@ -3,7 +3,8 @@
 The controller runs the launchers before any target is contacted and their stop
 commands after everything else at session end (after the sweep of the run's resources),
 also after Ctrl-C and SIGTERM. A launch that fails makes its target unavailable with the
-launcher's reason; the rest of its output (e.g. a guest console's tail) goes in the header.
+launcher's reason; the rest of its output (e.g. a guest console's tail) goes in the
+header, under the target.
 """
 
 from __future__ import annotations
@@ -52,11 +53,3 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
                     reporter.write_line(f"parity: stopped {line}")
             if any(not outcome.ok for outcome in config.stash[STOPPED].values()):
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    lines = []
-    for name, outcome in sorted(config.stash.get(LAUNCHED, {}).items()):
-        lines.append(f"  {name}: {outcome.line}")
-        lines.extend(f"    | {line}" for line in outcome.detail.splitlines())
-    return lines

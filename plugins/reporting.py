@@ -72,7 +72,6 @@ def build_properties(facts: EngineFacts) -> dict[str, str]:
     }
 
 
-
 def _case(nodeid: str) -> TestCase:
     path, _, rest = nodeid.partition("::")
     parts = rest.split("::")

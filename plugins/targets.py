@@ -64,8 +64,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         state = states.get(spec.name)
         if state is None:
             continue
+        launched = config.stash.get(LAUNCHED, {}).get(spec.name)
         if state.unavailable:
             lines.append(f"  {spec.name} ({spec.kind}): unavailable: {state.unavailable}")
+            if launched is not None:
+                lines.extend(f"    | {line}" for line in launched.detail.splitlines())
             continue
         assert state.facts is not None
         f = state.facts
@@ -76,6 +79,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             + (f", isolation {f.isolation}" if f.isolation else "")
             + (f", cgroup v{f.cgroup_version}" if f.cgroup_version else "")
         )
+        if launched is not None:
+            lines.append(f"    launched: {launched.line}")
         if state.reaped:
             debris = ", ".join(f"{count} {kind}" for kind, count in sorted(state.reaped.items()))
             lines.append(f"    reaped from runs that were killed: {debris}")

@@ -27,8 +27,21 @@ def error_of(tmp_path: Path, text: str) -> str:
 
 def test_shipped_matrix_is_valid() -> None:
     matrix = load(REPO / "matrix.yaml")
-    assert matrix.names() == ["local"]
-    assert matrix.targets[0].kind == "linux"
+    assert matrix.names() == ["local", "mobyvm"]
+    assert [t.kind for t in matrix.targets] == ["linux", "mobyvm"]
+    vm = matrix.targets[1].launch
+    assert vm is not None
+    assert vm.folder == REPO
+    assert vm.start[0] == "ci/mobyvm.py"
+    assert (REPO / vm.start[0]).stat().st_mode & 0o111  # run as a program from the repo
+
+
+def test_launched_targets_are_opt_in() -> None:
+    """Plain pytest covers only targets without 'launch'; naming one, or its kind, opts in."""
+    matrix = load(REPO / "matrix.yaml")
+    assert [t.name for t in matrix.select([])] == ["local"]
+    assert [t.name for t in matrix.select([], lambda kind: kind == "mobyvm")] == ["local", "mobyvm"]
+    assert [t.name for t in matrix.select(["mobyvm"])] == ["mobyvm"]
 
 
 @pytest.mark.parametrize(
