@@ -11,7 +11,11 @@ restrict=on: nothing it runs can leave this machine.
     python ci/mobyvm.py start [--port N] [--share DIR]
     python ci/mobyvm.py stop
 
-Work in progress for the mobyvm issue: build and boot first.
+    python ci/mobyvm.py status
+
+It installs the Debian packages it needs. The run folder .cache/mobyvm/run-<port>/ holds
+the qemu pid, the QMP socket and the guest console; the console of the last VM on a port
+stays as .cache/mobyvm/run-<port>.console.log after it stops.
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "mobyvm"
 
+# Debian packages the image is made of and the VM runs on (ipxe-qemu: virtio-net's boot ROM).
+PACKAGES = [
+    "qemu-system-x86", "ipxe-qemu", "linux-image-amd64", "busybox-static", "docker.io", "iptables", "kmod",
+    "cpio", "lz4",
+]  # fmt: skip
 # What the guest needs: dockerd and what it starts, iptables for its bridge.
 BINARIES = [
     "/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/bin/containerd-shim-runc-v2", "/usr/sbin/runc",
@@ -82,6 +91,27 @@ exec dockerd -H tcp://0.0.0.0:2375 --tls=false --data-root /var/lib/docker
 OS_RELEASE = 'NAME="parity mobyvm"\nID=parity-mobyvm\nPRETTY_NAME="parity mobyvm (Debian kernel {release})"\n'
 
 
+def ensure_packages() -> None:
+    """Install what is missing, once; a machine that has them all is not touched."""
+    missing = [
+        package
+        for package in PACKAGES
+        if "install ok installed"
+        not in subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False
+        ).stdout
+    ]
+    if missing:
+        print(f"ci/mobyvm.py: installing {' '.join(missing)}", file=sys.stderr)
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
+
+
 def kernel_release() -> str:
     releases = sorted(
         p.name for p in Path("/usr/lib/modules").iterdir() if (Path("/boot") / f"vmlinuz-{p.name}").exists()
@@ -117,6 +147,7 @@ def module_files(release: str) -> list[str]:
 
 def build() -> Path:
     """Kernel and initramfs under .cache/mobyvm/<hash>/; a second build reuses them."""
+    ensure_packages()
     release = kernel_release()
     inputs = [INIT, OS_RELEASE, release, *BINARIES, *MODULES, *(p.name for p in sorted(XTABLES.glob("*.so")))]
     for path in [f"/boot/vmlinuz-{release}", "/bin/busybox", *BINARIES]:
@@ -230,7 +261,8 @@ def console_tail(port: int, lines: int = 25) -> str:
         text = (run_dir(port) / "console.log").read_text(errors="replace")
     except OSError:
         return "(no console output)"
-    return "\n".join(text.replace("\r", "").splitlines()[-lines:])
+    tail = text.replace("\r", "").splitlines()[-lines:]
+    return "\n".join(tail) if tail else "(the guest printed nothing)"
 
 
 def port_is_free(port: int) -> bool:
@@ -252,7 +284,10 @@ def qemu_command(image: Path, port: int, share: Path, memory_mib: int, cpus: int
         "-accel", "tcg,thread=multi", "-machine", "q35", "-cpu", "max",
         "-smp", str(cpus), "-m", str(memory_mib),
         "-kernel", str(image / "vmlinuz"), "-initrd", str(image / "initramfs.lz4"),
-        "-append", f"console=ttyS0 parity.share={share} panic=-1 quiet mitigations=off",
+        # mitigations=off: the guest runs only the project's own workloads, and Spectre-era
+        # mitigations cost much under emulation. panic=-1 with -no-reboot: when dockerd
+        # (PID 1) exits, qemu exits.
+        "-append", f"console=ttyS0 parity.share={share} panic=-1 mitigations=off",
         "-display", "none", "-serial", f"file:{state / 'console.log'}", "-no-reboot",
         # restrict=on: the guest reaches nothing but the forwarded port; 127.0.0.1 only.
         "-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:2375",
