@@ -10,7 +10,6 @@ restrict=on: nothing it runs can leave this machine.
     python ci/mobyvm.py build            # the VM image (kernel + initramfs), cached by content
     python ci/mobyvm.py start [--port N] [--share DIR]
     python ci/mobyvm.py stop
-
     python ci/mobyvm.py status
 
 It installs the Debian packages it needs. The run folder .cache/mobyvm/run-<port>/ holds
