@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 IDENTITY = pytest.StashKey[RunIdentity]()
 SWEPT = pytest.StashKey[dict[str, str]]()
+# target name -> why its engine stopped answering mid-run (per process: each xdist
+# worker finds out for itself, at the cost of one bounded ping)
+LOST = pytest.StashKey[dict[str, str]]()
 WORKERINPUT_KEY = "parity_identity"
 
 
@@ -72,8 +75,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         state = config.stash.get(STATES, {}).get(spec.name)
         if state is None or state.unavailable or state.facts is None:
             continue
+        endpoint = engine.resolve_endpoint(spec.engine)
+        # Ask first, without leaking a socket, whether it answers at all: an engine lost
+        # mid-run must cost one bounded ping here, not a timeout per listing.
+        gone = engine.unreachable(endpoint, min(spec.engine.timeout, 10))
+        if gone is not None:
+            swept[spec.name] = f"cleanup failed: {gone}; the next run reaps what is left"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            continue
         try:
-            client = engine.resolve_endpoint(spec.engine).client(spec.engine.timeout, version=state.facts.api_version)
+            client = endpoint.client(spec.engine.timeout, version=state.facts.api_version)
             try:
                 removed = sweep(client, run_id)
             finally:
@@ -83,18 +94,28 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             continue
         if removed:
-            swept[spec.name] = ", ".join(f"{n} {kind}" for kind, n in sorted(removed.items()))
+            swept[spec.name] = "removed at session end: " + ", ".join(
+                f"{n} {kind}" for kind, n in sorted(removed.items())
+            )
     config.stash[SWEPT] = swept
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     for name, what in sorted(config.stash.get(SWEPT, {}).items()):
-        terminalreporter.write_line(f"parity: target {name}: removed at session end: {what}")
+        terminalreporter.write_line(f"parity: target {name}: {what}")
+
+
+def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> None:
+    """Remove what a scope created, unless the target's engine was lost: its resources
+    are then left to the next run's reaping (the session summary says so), rather than
+    costing a failed call, and a traceback, per check."""
+    if target.name not in config.stash.get(LOST, {}):
+        scope.close()
 
 
 @pytest.fixture
-def resources(target: Target) -> Iterator[ResourceScope]:
+def resources(target: Target, request: pytest.FixtureRequest) -> Iterator[ResourceScope]:
     """Containers, networks and volumes for one check, removed when it ends."""
     scope = target.scope()
     yield scope
-    scope.close()
+    close_scope(request.config, target, scope)
