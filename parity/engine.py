@@ -23,6 +23,7 @@ from docker.context import ContextAPI
 from docker.tls import TLSConfig
 from docker.transport.unixconn import UnixHTTPAdapter, UnixHTTPConnection, UnixHTTPConnectionPool
 
+from parity.guard import GuardedClient
 from parity.matrix import EngineSpec, TargetSpec
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -38,10 +39,12 @@ class Endpoint:
     source: str  # how the address was chosen, for the header: "DOCKER_HOST", "context 'x'"
     tls: TLSConfig | bool = False
 
-    def client(self, timeout: int, version: str = "auto") -> docker.DockerClient:
+    def client(self, timeout: int, version: str = "auto") -> GuardedClient:
         """A client bounded by ``timeout`` per call; "auto" asks the engine for its API
-        version (one more bounded call), a detected version skips that."""
-        client = docker.DockerClient(
+        version (one more bounded call), a detected version skips that. It refuses what
+        parity/guard.py forbids."""
+        client = GuardedClient(
+            engine_socket=self.url.removeprefix("unix://") if self.url.startswith("unix://") else None,
             base_url=self.url,
             version=version,
             timeout=timeout,

@@ -11,16 +11,14 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from parity import engine
+from parity import engine, guard
 from parity.resources import ResourceScope, RunIdentity, sweep
+from parity.target import Target
 from plugins import matrix
-
-if TYPE_CHECKING:
-    from parity.target import Target
 
 IDENTITY = pytest.StashKey[RunIdentity]()
 SWEPT = pytest.StashKey[dict[str, str]]()
@@ -41,6 +39,11 @@ def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "permits(*hazards): the check may make requests parity otherwise refuses "
+        f"({', '.join(f'{name}: {what}' for name, what in sorted(guard.HAZARDS.items()))})",
+    )
     if is_worker(config):
         raw = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]
         config.stash[IDENTITY] = RunIdentity(raw["run_id"], raw["owner"], raw["started"])
@@ -111,6 +114,27 @@ def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> 
     costing a failed call, and a traceback, per check."""
     if target.name not in config.stash.get(LOST, {}):
         scope.close()
+
+
+def permitted(item: pytest.Item) -> frozenset[str]:
+    """The hazards a check's markers permit: requires(...) of a hazard's capability, and
+    permits(...)."""
+    marks = [*item.iter_markers("requires"), *item.iter_markers("permits")]
+    return frozenset(name for mark in marks for name in mark.args if name in guard.HAZARDS)
+
+
+@pytest.fixture(autouse=True)
+def _guard_the_engine(request: pytest.FixtureRequest) -> Iterator[None]:
+    """While a check runs, its target's client permits exactly what the check's markers
+    permit (parity/guard.py); outside checks, nothing."""
+    selected = request.getfixturevalue("target") if "target" in request.fixturenames else None
+    if not isinstance(selected, Target):  # no target, or a project's own stand-in
+        yield
+        return
+    client = selected.client.guard
+    client.permitted = permitted(request.node)
+    yield
+    client.permitted = frozenset()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import filelock
 import pytest
 import requests.exceptions
 
-from parity import capabilities, engine
+from parity import capabilities, engine, guard
 from parity.target import KindMismatch, Target, TargetState, contact_all
 from parity.workload import WorkloadError
 from plugins import matrix
@@ -85,6 +85,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for name in mark.args:
                 if name not in capabilities.CAPABILITIES:
                     raise pytest.UsageError(f"{item.nodeid}: requires({name!r}): unknown capability")
+        for mark in item.iter_markers("permits"):
+            for name in mark.args:
+                if name not in guard.HAZARDS:
+                    raise pytest.UsageError(
+                        f"{item.nodeid}: permits({name!r}): unknown hazard (known: {', '.join(sorted(guard.HAZARDS))})"
+                    )
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
