@@ -55,13 +55,20 @@ class InnerRun:
     started: float
 
     @classmethod
-    def start(cls, tmp_path: Path, matrix: Path, *args: str, paths: Sequence[str] = (CHECKS,)) -> InnerRun:
+    def start(
+        cls,
+        tmp_path: Path,
+        matrix: Path,
+        *args: str,
+        paths: Sequence[str] = (CHECKS,),
+        env: dict[str, str] | None = None,
+    ) -> InnerRun:
         output = tmp_path / f"inner-{time.monotonic_ns()}.log"
         with output.open("wb") as sink:
             process = subprocess.Popen(
                 [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-o", "console_output_style=classic",
                  f"--matrix={matrix}", f"--reports={tmp_path / 'reports'}", *args],
-                cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})},
             )  # fmt: skip
         return cls(process, output, time.monotonic())
 
