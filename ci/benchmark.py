@@ -20,10 +20,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from contextlib import ExitStack, closing
 from pathlib import Path
+from typing import Any
 
 import docker
 
@@ -62,23 +64,38 @@ def median_latencies(url: str) -> dict[str, float]:
     return {op: statistics.median(values) for op, values in times.items()}
 
 
-def operations(url: str, run_id: str, since: float, until: float) -> Counter[str]:
-    """Container creates, starts and execs of run ``run_id``, from the engine's events."""
-    counted: Counter[str] = Counter()
-    with closing(client(url)) as engine:
-        events = engine.events(
-            since=int(since) - 1,
-            until=int(until) + 1,
-            filters={"type": "container", "label": f"{LABEL_RUN}={run_id}"},
-            decode=True,
-        )
-        for event in events:
-            action = str(event.get("Action") or event.get("status") or "")
+class Operations:
+    """Container creates, starts and execs on an engine, counted from its event stream
+    while a run goes on (the engine keeps only its last 256 events for later queries)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = client(url)
+        self.events: list[dict[str, Any]] = []
+        self.stream = self.engine.events(decode=True, filters={"type": "container", "label": LABEL_RUN})
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            self.events.extend(self.stream)
+        except Exception:  # the stream is closed when the run is over
+            return
+
+    def stop(self, run_id: str) -> Counter[str]:
+        time.sleep(1)  # the last events of the run are on their way
+        self.stream.close()
+        self.thread.join(10)
+        self.engine.close()
+        counted: Counter[str] = Counter()
+        for event in self.events:
+            if (event.get("Actor") or {}).get("Attributes", {}).get(LABEL_RUN) != run_id:
+                continue
+            action = str(event.get("Action") or "")
             if action in ("create", "start"):
                 counted[action] += 1
             elif action.startswith("exec_start"):
                 counted["exec"] += 1
-    return counted
+        return counted
 
 
 def cache_state() -> dict[str, float]:
@@ -97,7 +114,8 @@ def run_suites(matrix: Path, *args: str) -> tuple[float, str, str]:
     if not found:
         raise SystemExit(f"benchmark: no run id in the output:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    return wall, found.group(1), lines[-1] if lines else ""
+    failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    return wall, found.group(1), "; ".join([lines[-1].strip("= "), *failed]) if lines else ""
 
 
 def matrix_file(folder: Path, urls: dict[str, str]) -> Path:
@@ -143,10 +161,9 @@ def main() -> None:
             ("-n 2", one, ("-n", "2"), [local]),
             ("two targets, -n 2 loadgroup", two, ("-n", "2", "--dist", "loadgroup"), [local, second]),
         ):
-            since = time.time()
+            watching = [Operations(url) for url in urls]
             wall, run_id, last = run_suites(matrix, *args)
-            until = time.time()
-            report(label, wall, [(operations(url, run_id, since, until), latency[url]) for url in urls], last)
+            report(label, wall, [(w.stop(run_id), latency[url]) for w, url in zip(watching, urls, strict=True)], last)
         after = cache_state()
         rebuilt = sorted(path for path, mtime in after.items() if before.get(path) != mtime)
         print("warm runs built: " + (", ".join(rebuilt) if rebuilt else "nothing"))

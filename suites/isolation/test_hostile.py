@@ -1,14 +1,12 @@
 """Hostile workloads stay contained: the engine and the run outlive them.
 
 The memory hog, the pids limit against a fork bomb and the process that ignores SIGTERM
-are pinned in test_resources.py and lifecycle/test_lifecycle.py; the checks here add the
-workloads that attack the engine host itself (its log disk, its process table) and
-check that the engine still serves the shared container afterwards.
+are pinned in test_resources.py and lifecycle/test_lifecycle.py; the check here adds a
+workload that attacks the engine host's log disk, and checks that the engine still
+serves the shared container afterwards.
 """
 
 from __future__ import annotations
-
-import time
 
 from parity.probe import Prober
 from parity.resources import ResourceScope
@@ -34,25 +32,4 @@ def test_a_gigabyte_of_logs_is_bounded_by_rotation(resources: ResourceScope, pro
     assert (done.status, done.stdout[-11:], done.stderr) == (0, b"parity-end\n", b"")
     # the newest file is full or nearly so; the rotated one is full: 10 to 20 MiB kept
     assert 9 * MiB < len(done.stdout) <= 20 * MiB, len(done.stdout)
-    assert probe.one("uname").ok
-
-
-def test_a_shell_fork_bomb_under_a_pids_limit_is_killed(resources: ResourceScope, probe: Prober) -> None:
-    """A shell fork bomb under --pids-limit 64 cannot exhaust the host's process table:
-    the container holds at most 64 tasks (docker top), docker kill ends it with 137, and
-    the engine keeps serving other containers.
-
-    Source: Docker run reference "--pids-limit"; cgroup pids controller (pids.max);
-    docker kill reference (SIGKILL); Docker run reference "Exit status" (128 + 9).
-    """
-    container = resources.container(["/bin/sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 600"], pids_limit=64)
-    seen: list[int] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not seen or seen[-1] < 64 or len(seen) < 20):
-        seen.append(len(container.top()["Processes"] or []))  # processes in the container's cgroup
-        time.sleep(0.05)
-    container.kill()
-    assert container.wait(timeout=60)["StatusCode"] == 137
-    # the bomb fills the limit and never exceeds it
-    assert max(seen) == 64, seen
     assert probe.one("uname").ok
