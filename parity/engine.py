@@ -6,22 +6,26 @@ HTTP request as connect and read timeout), so a dead or silent engine costs seco
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import socket
 import ssl
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import docker
 import docker.constants
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 from docker.context import ContextAPI
 from docker.tls import TLSConfig
+from docker.transport.unixconn import UnixHTTPAdapter, UnixHTTPConnection, UnixHTTPConnectionPool
 from docker.utils import version_lt
 
+from parity.guard import GuardedClient
 from parity.matrix import EngineSpec, TargetSpec
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -37,10 +41,12 @@ class Endpoint:
     source: str  # how the address was chosen, for the header: "DOCKER_HOST", "context 'x'"
     tls: TLSConfig | bool = False
 
-    def client(self, timeout: int, version: str = "auto") -> docker.DockerClient:
+    def client(self, timeout: int, version: str = "auto") -> GuardedClient:
         """A client bounded by ``timeout`` per call; "auto" asks the engine for its API
-        version (one more bounded call), a detected version skips that."""
-        return docker.DockerClient(
+        version (one more bounded call), a detected version skips that. It refuses what
+        parity/guard.py forbids."""
+        client = GuardedClient(
+            engine_socket=self.url.removeprefix("unix://") if self.url.startswith("unix://") else None,
             base_url=self.url,
             version=version,
             timeout=timeout,
@@ -48,6 +54,42 @@ class Endpoint:
             # ssh:// through the system ssh client: it honours ~/.ssh/config like the CLI
             use_ssh_client=self.url.startswith("ssh://"),
         )
+        if self.url.startswith("unix://"):
+            adapter = _ClosingUnixAdapter(self.url.replace("unix://", "http+unix://", 1), timeout)
+            client.api._custom_adapter = adapter  # type: ignore[attr-defined]  # what close() closes
+            client.api.mount("http+docker://", adapter)
+        return client
+
+
+class _ClosingUnixConnection(UnixHTTPConnection):
+    """docker-py's unix connection leaves its socket open when connect fails (an engine
+    that died mid-run): close it, so a lost engine costs no ResourceWarning per call."""
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.unix_socket)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _ClosingUnixPool(UnixHTTPConnectionPool):
+    def _new_conn(self) -> Any:  # urllib3's declared type is a protocol docker-py's class does not name
+        # docker-py sets timeout to the client's number of seconds
+        return _ClosingUnixConnection(self.base_url, self.socket_path, cast("int", self.timeout))
+
+
+class _ClosingUnixAdapter(UnixHTTPAdapter):
+    def get_connection(self, url: str | bytes, proxies: Any = None) -> _ClosingUnixPool:
+        with self.pools.lock:
+            pool = self.pools.get(url)
+            if pool is None:
+                pool = _ClosingUnixPool(str(url), self.socket_path, self.timeout, maxsize=self.max_pool_size)
+                self.pools[url] = pool
+        return pool
 
 
 def resolve_endpoint(spec: EngineSpec, environ: dict[str, str] | None = None) -> Endpoint:
@@ -423,3 +465,39 @@ def _causes(exc: BaseException) -> list[BaseException]:
         if isinstance(inner, BaseException):
             stack.append(inner)
     return seen
+
+
+# What a lost engine looks like from a call that was cut: refused, reset, gone, silent.
+_CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,  # an answer cut off mid-stream
+    urllib3.exceptions.ProtocolError,
+    http.client.HTTPException,  # IncompleteRead, RemoteDisconnected
+    requests.exceptions.Timeout,
+    ConnectionError,  # refused, reset, broken pipe
+    FileNotFoundError,  # the socket file is gone
+    socket.timeout,
+)
+
+
+def connection_failed(exc: BaseException) -> bool:
+    """Whether an exception from an engine call says the connection failed (rather than
+    the engine answering with an error)."""
+    chain = _causes(exc)
+    if any(isinstance(err, docker.errors.APIError) for err in chain):
+        return False
+    return any(isinstance(err, _CONNECTION_FAILURES) for err in chain)
+
+
+def unreachable(endpoint: Endpoint, timeout: int) -> str | None:
+    """Why the engine does not answer a ping within ``timeout`` (one line), or None."""
+    try:
+        if endpoint.url.startswith("unix://"):
+            _connect_unix(endpoint.url, timeout)
+        with closing(endpoint.client(timeout, version="1.24")) as client:
+            client.ping()
+    except EngineUnavailable as exc:
+        return str(exc)
+    except Exception as exc:  # every failure becomes one line naming the address
+        return f"{endpoint.url}: {reason(exc, timeout)}"
+    return None

@@ -18,6 +18,7 @@ import requests.exceptions
 
 from parity import engine, resources, workload
 from parity.engine import EngineFacts, EngineUnavailable
+from parity.guard import GuardedClient
 from parity.matrix import TargetSpec
 from parity.resources import ResourceScope, RunIdentity
 from parity.shaping import Shaping
@@ -98,7 +99,7 @@ class Target:
         self.facts: EngineFacts = state.facts
         self.workload: workload.Workload | None = None
         self.capabilities = spec.capability_set()
-        self._client: docker.DockerClient | None = None
+        self._client: GuardedClient | None = None
 
     def __repr__(self) -> str:
         return f"Target({self.name!r}, kind={self.kind!r})"
@@ -116,7 +117,7 @@ class Target:
         return self.spec.engine.timeout
 
     @property
-    def client(self) -> docker.DockerClient:
+    def client(self) -> GuardedClient:
         if self._client is None:
             endpoint = engine.resolve_endpoint(self.spec.engine)
             self._client = endpoint.client(self.timeout, version=self.api_version)

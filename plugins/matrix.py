@@ -88,9 +88,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target" not in metafunc.fixturenames:
         return
     specs = metafunc.config.stash[SELECTED]
+    # one xdist group per target: under --dist loadgroup each target's checks run on one
+    # worker, so targets run concurrently and a slow target does not hold up the others
     metafunc.parametrize(
         "target",
-        [pytest.param(spec.name, id=spec.name, marks=getattr(pytest.mark, spec.kind)) for spec in specs],
+        [
+            pytest.param(
+                spec.name, id=spec.name, marks=[getattr(pytest.mark, spec.kind), pytest.mark.xdist_group(spec.name)]
+            )
+            for spec in specs
+        ],
         indirect=True,
         scope="session",
     )

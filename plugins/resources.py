@@ -11,19 +11,20 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from parity import engine
+from parity import engine, guard
 from parity.resources import ResourceScope, RunIdentity, sweep
+from parity.target import Target
 from plugins import matrix
-
-if TYPE_CHECKING:
-    from parity.target import Target
 
 IDENTITY = pytest.StashKey[RunIdentity]()
 SWEPT = pytest.StashKey[dict[str, str]]()
+# target name -> why its engine stopped answering mid-run (per process: each xdist
+# worker finds out for itself, at the cost of one bounded ping)
+LOST = pytest.StashKey[dict[str, str]]()
 WORKERINPUT_KEY = "parity_identity"
 
 
@@ -38,6 +39,11 @@ def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "permits(*hazards): the check may make requests parity otherwise refuses "
+        f"({', '.join(f'{name}: {what}' for name, what in sorted(guard.HAZARDS.items()))})",
+    )
     if is_worker(config):
         raw = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]
         config.stash[IDENTITY] = RunIdentity(raw["run_id"], raw["owner"], raw["started"])
@@ -72,8 +78,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         state = config.stash.get(STATES, {}).get(spec.name)
         if state is None or state.unavailable or state.facts is None:
             continue
+        endpoint = engine.resolve_endpoint(spec.engine)
+        # Ask first, without leaking a socket, whether it answers at all: an engine lost
+        # mid-run must cost one bounded ping here, not a timeout per listing.
+        gone = engine.unreachable(endpoint, min(spec.engine.timeout, 10))
+        if gone is not None:
+            swept[spec.name] = f"cleanup failed: {gone}; the next run reaps what is left"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            continue
         try:
-            client = engine.resolve_endpoint(spec.engine).client(spec.engine.timeout, version=state.facts.api_version)
+            client = endpoint.client(spec.engine.timeout, version=state.facts.api_version)
             try:
                 removed = sweep(client, run_id)
             finally:
@@ -83,18 +97,49 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             continue
         if removed:
-            swept[spec.name] = ", ".join(f"{n} {kind}" for kind, n in sorted(removed.items()))
+            swept[spec.name] = "removed at session end: " + ", ".join(
+                f"{n} {kind}" for kind, n in sorted(removed.items())
+            )
     config.stash[SWEPT] = swept
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     for name, what in sorted(config.stash.get(SWEPT, {}).items()):
-        terminalreporter.write_line(f"parity: target {name}: removed at session end: {what}")
+        terminalreporter.write_line(f"parity: target {name}: {what}")
+
+
+def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> None:
+    """Remove what a scope created, unless the target's engine was lost: its resources
+    are then left to the next run's reaping (the session summary says so), rather than
+    costing a failed call, and a traceback, per check."""
+    if target.name not in config.stash.get(LOST, {}):
+        scope.close()
+
+
+def permitted(item: pytest.Item) -> frozenset[str]:
+    """The hazards a check's markers permit: requires(...) of a hazard's capability, and
+    permits(...)."""
+    marks = [*item.iter_markers("requires"), *item.iter_markers("permits")]
+    return frozenset(name for mark in marks for name in mark.args if name in guard.HAZARDS)
+
+
+@pytest.fixture(autouse=True)
+def _guard_the_engine(request: pytest.FixtureRequest) -> Iterator[None]:
+    """While a check runs, its target's client permits exactly what the check's markers
+    permit (parity/guard.py); outside checks, nothing."""
+    selected = request.getfixturevalue("target") if "target" in request.fixturenames else None
+    if not isinstance(selected, Target):  # no target, or a project's own stand-in
+        yield
+        return
+    client = selected.client.guard
+    client.permitted = permitted(request.node)
+    yield
+    client.permitted = frozenset()
 
 
 @pytest.fixture
-def resources(target: Target) -> Iterator[ResourceScope]:
+def resources(target: Target, request: pytest.FixtureRequest) -> Iterator[ResourceScope]:
     """Containers, networks and volumes for one check, removed when it ends."""
     scope = target.scope()
     yield scope
-    scope.close()
+    close_scope(request.config, target, scope)

@@ -9,7 +9,7 @@ A target that does not answer is skipped with its reason, unless it was named wi
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import docker.errors
@@ -17,12 +17,12 @@ import filelock
 import pytest
 import requests.exceptions
 
-from parity import capabilities, engine
+from parity import capabilities, engine, guard
 from parity.target import KindMismatch, Target, TargetState, contact_all
 from parity.workload import WorkloadError
 from plugins import matrix
 from plugins.launch import LAUNCHED
-from plugins.resources import IDENTITY, is_worker
+from plugins.resources import IDENTITY, LOST, is_worker
 
 STATES = pytest.StashKey[dict[str, TargetState]]()
 WORKERINPUT_KEY = "parity_targets"
@@ -95,6 +95,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for name in mark.args:
                 if name not in capabilities.CAPABILITIES:
                     raise pytest.UsageError(f"{item.nodeid}: requires({name!r}): unknown capability")
+        for mark in item.iter_markers("permits"):
+            for name in mark.args:
+                if name not in guard.HAZARDS:
+                    raise pytest.UsageError(
+                        f"{item.nodeid}: permits({name!r}): unknown hazard (known: {', '.join(sorted(guard.HAZARDS))})"
+                    )
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
@@ -135,14 +141,21 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     selected.close()
 
 
+def _target_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "target" not in callspec.params:
+        return None
+    return str(callspec.params["target"])
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip, as not applicable, a check whose required capabilities its target does not
-    declare; before any fixture, so the engine is not even contacted for it."""
-    callspec = getattr(item, "callspec", None)
-    if callspec is None or "target" not in callspec.params:
+    declare; before any fixture, so the engine is not even contacted for it. Fail at
+    once, in one line, a check whose target's engine was lost earlier in the run."""
+    name = _target_of(item)
+    if name is None:
         return
-    name = callspec.params["target"]
     spec = next(s for s in item.config.stash[matrix.SELECTED] if s.name == name)
     declared = spec.capability_set()
     for needed in (cap for mark in item.iter_markers("requires") for cap in mark.args):
@@ -150,6 +163,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(
                 f"not applicable: target {name} does not declare {needed} ({capabilities.CAPABILITIES[needed]})"
             )
+    lost = item.config.stash.get(LOST, {}).get(name)
+    if lost is not None:
+        pytest.fail(f"target {name}: engine lost mid-run: {lost}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A check that failed because its engine's connection failed: if one bounded ping
+    confirms the engine is gone, remember it for the target's remaining checks and
+    report this one in the same single line instead of a transport traceback."""
+    report = yield
+    name = _target_of(item)
+    lost = item.config.stash.setdefault(LOST, {})
+    if name is None or name in lost or call.excinfo is None or report.passed or report.skipped:
+        return report
+    if not engine.connection_failed(call.excinfo.value):
+        return report
+    spec = next(s for s in item.config.stash[matrix.SELECTED] if s.name == name)
+    gone = engine.unreachable(engine.resolve_endpoint(spec.engine), min(spec.engine.timeout, 10))
+    if gone is not None:
+        lost[name] = gone
+        report.longrepr = f"target {name}: engine lost mid-run: {gone}"
+    return report
 
 
 @pytest.fixture(autouse=True)

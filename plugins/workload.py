@@ -19,12 +19,13 @@ from parity import probe as probe_client
 from parity.probe import Observation, Op, ProbeError, Prober
 from parity.resources import ResourceScope
 from parity.target import Target
+from plugins.resources import close_scope
 
 Observe = Callable[..., list[Observation]]
 
 
 @pytest.fixture(scope="session")
-def workload(target: Target) -> Iterator[Container]:
+def workload(target: Target, request: pytest.FixtureRequest) -> Iterator[Container]:
     """A running workload container with the engine's default settings, shared by the
     checks that only observe. Checks must not change its state beyond their own files
     under /tmp."""
@@ -35,7 +36,7 @@ def workload(target: Target) -> Iterator[Container]:
         scope.close()
         raise
     yield container
-    scope.close()
+    close_scope(request.config, target, scope)
 
 
 @pytest.fixture(scope="session")

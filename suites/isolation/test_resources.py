@@ -172,6 +172,7 @@ def test_device_option_adds_a_device(observe: Observe) -> None:
     assert (stat["type"], stat["rdev_major"], stat["rdev_minor"], opened.ok) == ("chr", 1, 3, True)
 
 
+@pytest.mark.permits("privileged")  # asks for it where the target does not declare it
 def test_privileged_is_refused_where_not_declared(resources: ResourceScope, target: Target) -> None:
     """A target that does not declare the privileged capability refuses --privileged:
     the container is rejected at create or fails to start.

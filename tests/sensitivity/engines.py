@@ -8,7 +8,9 @@ anything outside that namespace. Its API is a unix socket on this machine.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -39,18 +41,47 @@ class SecondEngine:
         try:
             subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True, timeout=30)
             self._in_netns(["ip", "link", "set", "lo", "up"])
-            with self.log.open("wb") as log:
-                self.process = subprocess.Popen(
-                    ["nsenter", f"--net=/var/run/netns/{self.netns}", "dockerd",
-                     "-H", self.url, "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
-                     "--pidfile", str(self.root / "dockerd.pid"), *self.flags],
-                    stdout=log, stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            self._wait_until_it_answers()
+            self._start()
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def _start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                ["nsenter", f"--net=/var/run/netns/{self.netns}", "dockerd",
+                 "-H", self.url, "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
+                 "--pidfile", str(self.root / "dockerd.pid"), *self.flags],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        self._wait_until_it_answers()
+
+    def kill(self) -> None:
+        """SIGKILL the engine, as a crash would: its containers and containerd live on."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(30)
+
+    def restart(self) -> None:
+        """Start the engine again on the same data and socket (after ``kill``)."""
+        assert self.process is not None
+        assert self.process.poll() is not None
+        self.socket.unlink(missing_ok=True)
+        self._start()
+
+    def _stop_leftovers(self) -> None:
+        """After a ``kill`` without ``restart``, containerd and its shims outlive dockerd:
+        stop the processes whose command line names this engine's own folder."""
+        marker = str(self.root).encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if marker in (entry / "cmdline").read_bytes():
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                continue
 
     def _in_netns(self, command: list[str]) -> None:
         subprocess.run(
@@ -86,6 +117,7 @@ class SecondEngine:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        self._stop_leftovers()
         subprocess.run(["ip", "netns", "delete", self.netns], check=False, capture_output=True, timeout=30)
         # dockerd leaves its namespace bind mounts (exec-root/netns/...) behind: unmount
         # whatever is still mounted below the engine's folder, deepest first.
