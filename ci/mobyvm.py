@@ -40,7 +40,7 @@ CACHE = ROOT / ".cache" / "mobyvm"
 # Debian packages the image is made of and the VM runs on (ipxe-qemu: virtio-net's boot ROM).
 PACKAGES = [
     "qemu-system-x86", "ipxe-qemu", "linux-image-amd64", "busybox-static", "docker.io", "iptables", "kmod",
-    "cpio", "lz4",
+    "cpio", "lz4", "e2fsprogs",
 ]  # fmt: skip
 # What the guest needs: dockerd and what it starts, iptables for its bridge.
 BINARIES = [
@@ -53,7 +53,7 @@ IPTABLES_LINKS = ["iptables", "iptables-save", "iptables-restore", "ip6tables", 
 MODULES = [
     "virtio_pci", "virtio_net", "virtio_rng", "9p", "9pnet_virtio", "overlay", "bridge", "br_netfilter", "veth",
     "ip_tables", "iptable_nat", "iptable_filter", "xt_MASQUERADE", "xt_addrtype", "xt_conntrack", "xt_nat",
-    "xt_tcpudp", "xt_mark", "ipt_REJECT", "nf_conntrack_netlink",
+    "xt_tcpudp", "xt_mark", "ipt_REJECT", "nf_conntrack_netlink", "virtio_blk", "ext4",
 ]  # fmt: skip
 
 INIT = """#!/bin/sh
@@ -81,6 +81,8 @@ if [ -n "$share" ]; then
   mkdir -p "$share"
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 parity "$share"
 fi
+# Docker's data on an ext4 disk, as in Desktop's VM (tmpfs lacks O_DIRECT and user xattrs).
+mkdir -p /var/lib/docker && mount -t ext4 /dev/vda /var/lib/docker
 echo "parity: $(cut -d' ' -f1 /proc/uptime) s: starting dockerd"
 # dockerd is PID 1: Ctrl-Alt-Del (QMP send-key) sends it SIGINT and it shuts down cleanly.
 # Warnings only: every line goes through the emulated serial console.
@@ -88,6 +90,7 @@ exec dockerd -H tcp://0.0.0.0:2375 --tls=false --data-root /var/lib/docker --log
 """
 
 
+DISK_BYTES = 16 << 30  # sparse: only what the engine writes takes space
 OS_RELEASE = 'NAME="parity mobyvm"\nID=parity-mobyvm\nPRETTY_NAME="parity mobyvm (Debian kernel {release})"\n'
 
 
@@ -296,6 +299,7 @@ def qemu_command(image: Path, port: int, share: Path, memory_mib: int, cpus: int
         "-device", "virtio-net-pci,netdev=n0",
         "-virtfs", f"local,path={share},mount_tag=parity,security_model=passthrough,id=share0",
         "-device", "virtio-rng-pci",
+        "-drive", f"file={state / 'docker.img'},if=virtio,format=raw,cache=unsafe",
         "-qmp", f"unix:{state / 'qmp.sock'},server=on,wait=off",
         "-pidfile", str(state / "pid"), "-daemonize",
     ]  # fmt: skip
@@ -315,6 +319,10 @@ def start(port: int, share: Path, wait: float, memory_mib: int, cpus: int) -> st
     state = run_dir(port)
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
+    # A fresh, sparse disk per boot: no engine state survives from an earlier VM.
+    with open(state / "docker.img", "wb") as disk:
+        disk.truncate(DISK_BYTES)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-E", "nodiscard", str(state / "docker.img")], check=True, timeout=120)
     began = time.monotonic()
     done = subprocess.run(
         qemu_command(image, port, share, memory_mib, cpus), capture_output=True, text=True, timeout=60, check=False
