@@ -25,6 +25,24 @@ from urllib.parse import parse_qs, urlsplit
 
 DATA = Path(__file__).resolve().parent / "data" / "engine-info"
 
+# The project's conftest for pytester runs, and the same with the target fixture reduced
+# to its name: against a stand-in engine there is no workload to build or load.
+REPO_CONFTEST = (Path(__file__).resolve().parent.parent / "conftest.py").read_text()
+STAND_IN_CONFTEST = (
+    REPO_CONFTEST
+    + """
+import pytest
+
+@pytest.fixture(scope="session")
+def target(request):
+    return request.param
+
+@pytest.fixture(autouse=True)
+def _record_workload():
+    pass
+"""
+)
+
 
 def recorded_files() -> list[str]:
     """Every recorded engine answer in the data folder."""

@@ -7,37 +7,24 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
-from tests.fake_engine import FakeEngine, recorded_api
+from tests.fake_engine import STAND_IN_CONFTEST, FakeEngine, recorded_api
 
 pytest_plugins = ["pytester"]
-
-CONFTEST = (
-    (Path(__file__).resolve().parent.parent / "conftest.py").read_text()
-    + """
-import pytest
-
-@pytest.fixture(scope="session")
-def target(request):  # the engine is a stand-in: no workload to provision
-    return request.param
-
-@pytest.fixture(autouse=True)
-def _record_workload():
-    pass
-"""
-)
 
 
 def test_hyperv_report_is_named_and_labelled_with_the_windows_build(pytester: pytest.Pytester, tmp_path: Path) -> None:
     info, version = recorded_api("windows-server-lcow-17134-docker-18.09.1.txt")
     with FakeEngine(tmp_path / "engine.sock", info, version) as engine:
-        pytester.makeconftest(CONFTEST)
+        pytester.makeconftest(STAND_IN_CONFTEST)
         pytester.makefile(
             ".yaml", matrix=f"targets:\n  - {{name: winsrv, kind: hyperv, engine: {{url: '{engine.url}'}}}}\n"
         )
         pytester.makepyfile(test_checks="def test_one(target):\n    pass\n")
         result = pytester.runpytest("-m", "hyperv", f"--reports={tmp_path / 'out'}")
     result.assert_outcomes(passed=1)
-    assert sorted(p.name for p in (tmp_path / "out").glob("junit-*")) == ["junit-winsrv-17134.1.xml"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "junit-winsrv-17134.1.xml", "matrix.html", "matrix.json", "matrix.md",
+    ]  # fmt: skip
     (suite,) = JUnitXml.fromfile(str(tmp_path / "out" / "junit-winsrv-17134.1.xml"))
     assert suite.name == "parity.winsrv.17134.1"
     properties = {p.name: p.value for p in suite.properties()}  # type: ignore[no-untyped-call]

@@ -10,25 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_engine import FakeEngine, recorded_api
+from tests.fake_engine import REPO_CONFTEST, STAND_IN_CONFTEST, FakeEngine, recorded_api
 
 pytest_plugins = ["pytester"]
 
-PLAIN_CONFTEST = (Path(__file__).resolve().parent.parent / "conftest.py").read_text()
-CONFTEST = (
-    PLAIN_CONFTEST
-    + """
-import pytest
-
-@pytest.fixture(scope="session")
-def target(request):  # the engine is a stand-in: no workload to provision
-    return request.param
-
-@pytest.fixture(autouse=True)
-def _record_workload():
-    pass
-"""
-)
 
 LAUNCHER = """#!/bin/sh
 echo "$1" >> launcher.log
@@ -62,7 +47,7 @@ def engine(tmp_path: Path) -> Iterator[FakeEngine]:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, engine: FakeEngine) -> pytest.Pytester:
-    pytester.makeconftest(CONFTEST)
+    pytester.makeconftest(STAND_IN_CONFTEST)
     pytester.makefile(".yaml", matrix=matrix(engine.url))
     pytester.makepyfile(test_checks="def test_one(target):\n    pass\n")
     launcher = pytester.path / "launcher"
@@ -101,7 +86,7 @@ def test_a_kind_under_not_does_not_opt_in(project: pytest.Pytester) -> None:
 
 
 def test_a_failed_launch_makes_the_target_unavailable_with_its_reason(project: pytest.Pytester) -> None:
-    project.makeconftest(PLAIN_CONFTEST)  # the real target fixture: unavailable is an error
+    project.makeconftest(REPO_CONFTEST)  # the real target fixture: unavailable is an error
     (project.path / "fail-start").touch()
     result = project.runpytest("-v", "--target", "vm")
     result.assert_outcomes(errors=1)
@@ -120,7 +105,7 @@ def test_a_failed_launch_makes_the_target_unavailable_with_its_reason(project: p
 
 
 def test_a_launcher_that_does_not_exist_is_one_line(project: pytest.Pytester) -> None:
-    project.makeconftest(PLAIN_CONFTEST)
+    project.makeconftest(REPO_CONFTEST)
     project.makefile(".yaml", matrix=matrix("unix:///nonexistent.sock").replace("./launcher", "./nosuch"))
     result = project.runpytest("--target", "vm")
     result.assert_outcomes(errors=1)
