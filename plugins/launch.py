@@ -19,7 +19,6 @@ from plugins import matrix
 from plugins.resources import is_worker
 
 LAUNCHED = pytest.StashKey[dict[str, launch.Outcome]]()
-STOPPED = pytest.StashKey[dict[str, launch.Outcome]]()
 
 
 def _launches(config: pytest.Config) -> dict[str, LaunchSpec]:
@@ -46,10 +45,10 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
         config = session.config
         if LAUNCHED in config.stash:
             # every launch, also a failed or interrupted one: it may have left a half-booted VM
-            config.stash[STOPPED] = launch.run_all(_launches(config), "stop")
+            stopped = launch.run_all(_launches(config), "stop")
             reporter = config.pluginmanager.get_plugin("terminalreporter")
-            for line in launch.describe(config.stash[STOPPED]):
+            for line in launch.describe(stopped):
                 if reporter is not None:
                     reporter.write_line(f"parity: stopped {line}")
-            if any(not outcome.ok for outcome in config.stash[STOPPED].values()):
+            if any(not outcome.ok for outcome in stopped.values()):
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
