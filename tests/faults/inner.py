@@ -135,7 +135,9 @@ def wait_for_a_container(url: str, run: InnerRun, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     with closing(client(url)) as engine:
         while time.monotonic() < deadline:
-            if engine.containers.list(all=True, filters={"label": [LABEL_RUN]}):
+            # sparse: no inspect per container, which fails with 404 when the run removes
+            # one between the list and the inspect
+            if engine.containers.list(all=True, sparse=True, filters={"label": [LABEL_RUN]}):
                 return
             if run.process.poll() is not None:
                 raise AssertionError(f"inner run ended before creating a container:\n{run.text()[-3000:]}")
