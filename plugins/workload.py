@@ -40,9 +40,12 @@ def workload(target: Target, request: pytest.FixtureRequest) -> Iterator[Contain
 
 
 @pytest.fixture(scope="session")
-def probe(workload: Container) -> Prober:
-    """The probe in the shared container: ``probe(("uname",), ("ids",))`` is one exec."""
-    return Prober(workload)
+def probe(workload: Container, target: Target) -> Iterator[Prober]:
+    """The probe in the shared container: ``probe(("uname",), ("ids",))`` is one request
+    to its probe server (one exec when the batch sets a user, environment or workdir)."""
+    prober = Prober(workload, serve=True, timeout=target.timeout)
+    yield prober
+    prober.close()
 
 
 @pytest.fixture(scope="session")

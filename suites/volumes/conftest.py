@@ -59,12 +59,13 @@ def mounts(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         volume = scope.volume().name
         assert volume is not None
         container = scope.container(mounts=mount_options(target, host_dir, volume))
-        prober = Prober(container)
+        prober = Prober(container, serve=True, timeout=target.timeout)
         assert prober.one("mkdir", "/m/rootfs", "755").ok
     except BaseException:
         scope.close()
         raise
     yield Mounts(container, prober, host_dir, volume)
+    prober.close()
     scope.close()
 
 
