@@ -203,11 +203,14 @@ class Prober:
         user: str | None = None,
         environment: Mapping[str, str] | None = None,
         workdir: str | None = None,
+        through_exec: bool = False,
     ) -> list[Observation]:
+        """``through_exec``: a docker exec of its own even on a serving prober, for checks
+        about what exec itself passes (argv, environment, limits of exec'd processes)."""
         as_user = self.user if user is None else user
-        if self.serve and not as_user and environment is None and workdir is None:
+        if self.serve and not through_exec and not as_user and environment is None and workdir is None:
             return self._served(ops)
         return run(self.container, ops, user=as_user, environment=environment, workdir=workdir)
 
-    def one(self, *op: str, user: str | None = None) -> Observation:
-        return self(op, user=user)[0]
+    def one(self, *op: str, user: str | None = None, through_exec: bool = False) -> Observation:
+        return self(op, user=user, through_exec=through_exec)[0]

@@ -294,7 +294,9 @@ def test_exec_environment_user_and_working_directory(probe: Prober) -> None:
     Source: docker exec reference (--env, --user, --workdir); Engine API POST
     /containers/{id}/exec (Env, User, WorkingDir).
     """
-    env, ids = probe(("env",), ("ids",), user="1000:1000", environment={"PARITY_EXEC": "1"}, workdir="/tmp")
+    env, ids = probe(
+        ("env",), ("ids",), user="1000:1000", environment={"PARITY_EXEC": "1"}, workdir="/tmp", through_exec=True
+    )
     cwd = probe.container.exec_run(["/bin/sh", "-c", "pwd"], workdir="/tmp")[1]
     assert "PARITY_EXEC=1" in env["env"]
     assert (ids["uid"], ids["gid"], cwd) == (1000, 1000, b"/tmp\n")

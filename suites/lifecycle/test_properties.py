@@ -27,7 +27,7 @@ def test_generated_argv_is_passed_byte_exact(probe: Prober, arguments: list[str]
 
     Source: execve(2); Engine API POST /containers/{id}/exec Cmd (exec form).
     """
-    seen = probe.one("argv", *arguments)["argv"]
+    seen = probe.one("argv", *arguments, through_exec=True)["argv"]
     assert [a.encode("latin-1") for a in seen] == [a.encode() for a in arguments]
 
 
@@ -38,6 +38,6 @@ def test_generated_environment_is_passed_byte_exact(probe: Prober, environment: 
 
     Source: environ(7); Engine API POST /containers/{id}/exec Env.
     """
-    seen = probe(("env",), environment=environment)[0]["env"]
+    seen = probe(("env",), environment=environment, through_exec=True)[0]["env"]
     entries = [e.encode("latin-1") for e in seen if e.startswith("PARITY_")]
     assert sorted(entries) == sorted(f"{k}={v}".encode() for k, v in environment.items())

@@ -36,4 +36,4 @@ def test_default_limits_are_the_same_for_main_and_exec_processes(probe: Prober, 
     Source: Docker run reference "--ulimit" (defaults from dockerd --default-ulimit, else
     the daemon's own); runc applies the container's rlimits to exec'd processes too.
     """
-    assert observe(("rlimits",))[0]["limits"] == probe.one("rlimits")["limits"]
+    assert observe(("rlimits",))[0]["limits"] == probe.one("rlimits", through_exec=True)["limits"]
