@@ -9,24 +9,11 @@ from pathlib import Path
 import pytest
 
 from parity.divergences import load
+from tests.fake_engine import STAND_IN_CONFTEST
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFTEST = (
-    (ROOT / "conftest.py").read_text()
-    + """
-import pytest
-
-@pytest.fixture(scope="session")
-def target(request):  # stands in for an engine: these checks need none
-    return request.param
-
-@pytest.fixture(autouse=True)
-def _record_workload():
-    pass
-"""
-)
 
 MATRIX = """
 targets:
@@ -68,7 +55,7 @@ divergences:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest(CONFTEST)
+    pytester.makeconftest(STAND_IN_CONFTEST)
     pytester.makefile(".yaml", matrix=MATRIX, divergences=ROWS)
     pytester.makepyfile(test_checks=CHECKS)
     return pytester

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_engine import FakeEngine, recorded_api
+from tests.fake_engine import REPO_CONFTEST, FakeEngine, recorded_api
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = (Path(__file__).resolve().parent.parent / "conftest.py").read_text()
 
 THREE_TARGETS = """
 targets:
@@ -40,7 +39,7 @@ def test_without_target():
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest(CONFTEST)
+    pytester.makeconftest(REPO_CONFTEST)
     pytester.makefile(".yaml", matrix=THREE_TARGETS)
     pytester.makepyfile(test_checks=CHECKS)
     return pytester
@@ -151,7 +150,7 @@ def test_named_unanswered_target_errors_in_one_line(project: pytest.Pytester) ->
 
 
 def test_no_target_of_the_marked_kind_says_so(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(CONFTEST)
+    pytester.makeconftest(REPO_CONFTEST)
     pytester.makefile(
         ".yaml", matrix="targets:\n  - {name: local, kind: linux, engine: {url: 'unix:///nonexistent/l.sock'}}\n"
     )
@@ -185,7 +184,7 @@ def test_requires_skips_as_not_applicable_before_contacting_the_engine(project: 
 def test_kind_that_contradicts_the_engine_stops_the_run(pytester: pytest.Pytester, tmp_path: Path) -> None:
     info, version = recorded_api("windows-client-hyperv-lcow-17134-docker-18.06.1-ce.json.txt")
     with FakeEngine(tmp_path / "engine.sock", info, version) as engine:
-        pytester.makeconftest(CONFTEST)
+        pytester.makeconftest(REPO_CONFTEST)
         pytester.makefile(".yaml", matrix=f"targets:\n  - {{name: w, kind: linux, engine: {{url: '{engine.url}'}}}}\n")
         pytester.makepyfile(test_checks=CHECKS)
         result = pytester.runpytest()
@@ -200,7 +199,7 @@ def test_kind_that_contradicts_the_engine_stops_the_run(pytester: pytest.Pyteste
 def test_header_lists_what_was_detected(pytester: pytest.Pytester, tmp_path: Path) -> None:
     info, version = recorded_api("windows-client-hyperv-lcow-17134-docker-18.06.1-ce.json.txt")
     with FakeEngine(tmp_path / "engine.sock", info, version) as engine:
-        pytester.makeconftest(CONFTEST)
+        pytester.makeconftest(REPO_CONFTEST)
         pytester.makefile(".yaml", matrix=f"targets:\n  - {{name: w, kind: hyperv, engine: {{url: '{engine.url}'}}}}\n")
         pytester.makepyfile(test_checks="def test_nothing():\n    pass\n")
         result = pytester.runpytest()
@@ -215,7 +214,7 @@ def test_header_lists_what_was_detected(pytester: pytest.Pytester, tmp_path: Pat
 
 def test_silent_engine_is_bounded(pytester: pytest.Pytester, tmp_path: Path) -> None:
     with FakeEngine(tmp_path / "engine.sock", silent=True) as engine:
-        pytester.makeconftest(CONFTEST)
+        pytester.makeconftest(REPO_CONFTEST)
         pytester.makefile(
             ".yaml", matrix=f"targets:\n  - {{name: s, kind: linux, engine: {{url: '{engine.url}', timeout: 1}}}}\n"
         )

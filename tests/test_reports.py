@@ -13,24 +13,11 @@ import pytest
 
 from parity import junit
 from parity.junit import Outcome
+from tests.fake_engine import STAND_IN_CONFTEST
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFTEST = (
-    (ROOT / "conftest.py").read_text()
-    + """
-import pytest
-
-@pytest.fixture(scope="session")
-def target(request):  # stands in for an engine: these checks need none
-    return request.param
-
-@pytest.fixture(autouse=True)
-def _record_workload():
-    pass
-"""
-)
 
 MATRIX = """
 targets:
@@ -78,7 +65,7 @@ divergences:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest(CONFTEST)
+    pytester.makeconftest(STAND_IN_CONFTEST)
     pytester.makefile(".yaml", matrix=MATRIX, divergences=ROWS)
     checks = pytester.mkdir("suites") / "area"
     checks.mkdir()
