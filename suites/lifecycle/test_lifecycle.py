@@ -251,12 +251,24 @@ def test_logs_separate_stdout_and_stderr_in_order(resources: ResourceScope) -> N
 def test_large_output_is_logged_completely(resources: ResourceScope) -> None:
     """4 MiB written to stdout come back from the logs byte for byte.
 
+    The container stays up after writing: when a container exits, the engine waits at
+    most 2 s for its output streams to drain before closing them (moby daemon/monitor.go,
+    StreamConfig.Wait with a 2-second context), so on a slow engine the tail of a large
+    output written just before the exit can be lost by design. That bound is the same on
+    every platform; completeness of the log is what this check is about.
+
     Source: Docker docs "JSON File logging driver" (default); docker logs reference.
     """
     size = 4 * 1024 * 1024
     line = "parity-" + "x" * 56  # 64-byte lines: 65536 log messages (the driver's cost is per message)
-    done = resources.run(["/bin/sh", "-c", f"yes {line} | head -c {size}"])
-    assert done.stdout == (f"{line}\n".encode() * (size // 64))[:size]
+    container = resources.container(
+        ["/bin/sh", "-c", f"yes {line} | head -c {size}; echo parity-end; exec {PROBE_PATH} idle"]
+    )
+    wait_for(
+        container, "the last line logged", lambda c: c.logs(stdout=True, stderr=False).endswith(b"parity-end\n"), 120
+    )
+    logs = container.logs(stdout=True, stderr=False)
+    assert logs == (f"{line}\n".encode() * (size // 64))[:size] + b"parity-end\n"
 
 
 def test_environment_is_passed_byte_exact(resources: ResourceScope) -> None:
