@@ -50,6 +50,11 @@ BINARIES = [
 XTABLES = Path("/usr/lib/x86_64-linux-gnu/xtables")
 IPTABLES_LINKS = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"]
 # Kernel modules for virtio devices, the 9p share, overlay2 and Docker's bridge network.
+# The exit status of a start that found the VM running (parity.launch.ALREADY_UP): a run
+# that selected the target uses it and leaves it running.
+ALREADY_UP = 3
+RUNNING = "running: "
+
 MODULES = [
     "virtio_pci", "virtio_net", "virtio_rng", "9p", "9pnet_virtio", "overlay", "bridge", "br_netfilter", "veth",
     "ip_tables", "iptable_nat", "iptable_filter", "xt_MASQUERADE", "xt_addrtype", "xt_conntrack", "xt_nat",
@@ -309,7 +314,7 @@ def start(port: int, share: Path, wait: float, memory_mib: int, cpus: int) -> st
     """Boot the VM unless a healthy one runs on this port; a hung one is killed first."""
     if recorded_pid(port) is not None:
         if engine_answers(port):
-            return f"running: engine on tcp://127.0.0.1:{port} (pid {recorded_pid(port)})"
+            return f"{RUNNING}engine on tcp://127.0.0.1:{port} (pid {recorded_pid(port)})"
         stop(port)  # hung or half-booted: no engine answer means it cannot be used
     if not port_is_free(port):
         raise VMError(f"127.0.0.1:{port} is in use by another program; choose another --port")
@@ -422,7 +427,10 @@ def main() -> None:
         if arguments.command == "build":
             print(build())
         elif arguments.command == "start":
-            print(start(arguments.port, arguments.share.resolve(), arguments.wait, arguments.memory, arguments.cpus))
+            said = start(arguments.port, arguments.share.resolve(), arguments.wait, arguments.memory, arguments.cpus)
+            print(said)
+            if said.startswith(RUNNING):
+                sys.exit(ALREADY_UP)
         elif arguments.command == "stop":
             print(stop(arguments.port))
         else:

@@ -15,12 +15,17 @@ from dataclasses import dataclass
 
 from parity.matrix import LaunchSpec
 
+# The exit status of a start command that found its engine already up: the run uses it
+# and leaves it up (it stops only what it brought up).
+ALREADY_UP = 3
+
 
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
     line: str  # one line: what the launcher said it did, or why it failed
     detail: str = ""  # the rest of its output (e.g. the tail of a guest console)
+    brought_up: bool = True  # False: the engine was up before the run
 
 
 def _command(spec: LaunchSpec, which: str) -> list[str]:
@@ -67,8 +72,8 @@ def run_all(launches: dict[str, LaunchSpec], which: str) -> dict[str, Outcome]:
 
 def _outcome(which: str, returncode: int, out: str, err: str) -> Outcome:
     said = [line for line in out.splitlines() if line.strip()]
-    if returncode == 0:
-        return Outcome(True, said[-1] if said else f"{which} done")
+    if returncode == 0 or (which == "start" and returncode == ALREADY_UP):
+        return Outcome(True, said[-1] if said else f"{which} done", brought_up=returncode == 0)
     lines = [line for line in err.splitlines() if line.strip()] or said or [f"exit status {returncode}"]
     return Outcome(False, f"launch {which} failed: {lines[0]}", "\n".join(lines[1:]))
 

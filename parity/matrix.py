@@ -101,7 +101,9 @@ class LaunchSpec(_Strict):
     in ``folder`` (default: the matrix file's folder). A target with ``launch`` is opt-in:
     a run covers it when it is named with --target or its kind is selected with -m."""
 
-    start: tuple[str, ...] = Field(min_length=1)  # exits 0 once the engine answers
+    # exits 0 once the engine it brought up answers, 3 (launch.ALREADY_UP) when the engine
+    # was up already: the run then leaves it up
+    start: tuple[str, ...] = Field(min_length=1)
     stop: tuple[str, ...] = Field(min_length=1)
     timeout: int = Field(default=600, ge=1, le=3600)  # seconds for either command
     folder: Path | None = None

@@ -2,7 +2,8 @@
 
 The controller runs the launchers before any target is contacted and their stop
 commands after everything else at session end (after the sweep of the run's resources),
-also after Ctrl-C and SIGTERM. A launch that fails makes its target unavailable with the
+also after Ctrl-C and SIGTERM. An engine that was up before the run (its start command
+exits with ``parity.launch.ALREADY_UP``) is used and left up. A launch that fails makes its target unavailable with the
 launcher's reason; the rest of its output (e.g. a guest console's tail) goes in the
 header, under the target.
 """
@@ -44,11 +45,16 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     finally:
         config = session.config
         if LAUNCHED in config.stash:
-            # every launch, also a failed or interrupted one: it may have left a half-booted VM
-            stopped = launch.run_all(_launches(config), "stop")
+            started = config.stash[LAUNCHED]
+            found_up = sorted(name for name, outcome in started.items() if outcome.ok and not outcome.brought_up)
+            # every other launch, also a failed or interrupted one: it may have left a half-booted VM
+            to_stop = {name: spec for name, spec in _launches(config).items() if name not in found_up}
+            stopped = launch.run_all(to_stop, "stop")
             reporter = config.pluginmanager.get_plugin("terminalreporter")
-            for line in launch.describe(stopped):
-                if reporter is not None:
+            if reporter is not None:
+                for line in launch.describe(stopped):
                     reporter.write_line(f"parity: stopped {line}")
+                for name in found_up:
+                    reporter.write_line(f"parity: left {name} running: it was up before the run")
             if any(not outcome.ok for outcome in stopped.values()):
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR

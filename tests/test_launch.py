@@ -23,6 +23,10 @@ if [ "$1" = start ] && [ -e fail-start ]; then
   echo "[    2.0] guest line two" >&2
   exit 1
 fi
+if [ "$1" = start ] && [ -e already-up ]; then
+  echo "running: found up"
+  exit 3
+fi
 echo "$1: done by the launcher"
 """
 
@@ -66,6 +70,20 @@ def test_plain_run_neither_covers_nor_launches_an_opt_in_target(project: pytest.
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*test_one[[]local[]] PASSED*"])
     assert launcher_log(project) == []
+
+
+def test_an_engine_that_was_up_before_the_run_is_used_and_left_up(project: pytest.Pytester) -> None:
+    """The issue asks the run to shut down what it booted, and only that."""
+    (project.path / "already-up").touch()
+    result = project.runpytest("-v", "--target", "vm")
+    result.stdout.fnmatch_lines(
+        [
+            "    launched: running: found up",
+            "*test_one[[]vm[]] PASSED*",
+            "parity: left vm running: it was up before the run",
+        ]
+    )
+    assert (launcher_log(project), result.ret) == (["start"], 0)
 
 
 @pytest.mark.parametrize("selection", [["-m", "mobyvm"], ["--target", "vm"], ["-m", "linux or mobyvm"]])

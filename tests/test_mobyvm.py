@@ -123,7 +123,9 @@ def test_a_hung_guest_is_killed_by_its_recorded_pid(port: int) -> None:
     assert booted.returncode == 0, booted.stderr
     assert booted.stdout.startswith("booted in ")
     again = cli("start", "--port", str(port))
-    assert again.stdout.startswith("running: "), "a second start must reuse the running VM"
+    assert (again.returncode, again.stdout.startswith("running: ")) == (mobyvm.ALREADY_UP, True), (
+        "a second start must reuse the running VM and say so"
+    )
     pid = mobyvm.recorded_pid(port)
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)
