@@ -45,6 +45,14 @@ def write_matrix(path: Path, targets: dict[str, str]) -> Path:
     return path
 
 
+def _default_sigint() -> None:
+    """The inner run takes SIGINT as a terminal's Ctrl-C would reach it. A shell starts
+    background jobs with SIGINT ignored, and an ignored signal stays ignored across exec
+    (Python then installs no KeyboardInterrupt handler): a CI runner that starts us in
+    the background must not make the SIGINT fault tests meaningless."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class InnerRun:
     """``pytest`` in a session of its own (so a signal to its group reaches it and its
@@ -69,6 +77,7 @@ class InnerRun:
                 [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-o", "console_output_style=classic",
                  f"--matrix={matrix}", f"--reports={tmp_path / 'reports'}", *args],
                 cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})},
+                preexec_fn=_default_sigint,  # noqa: PLW1509  # the only thing done between fork and exec
             )  # fmt: skip
         return cls(process, output, time.monotonic())
 
