@@ -49,12 +49,10 @@ BINARIES = [
 ]  # fmt: skip
 XTABLES = Path("/usr/lib/x86_64-linux-gnu/xtables")
 IPTABLES_LINKS = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"]
-# Kernel modules for virtio devices, the 9p share, overlay2 and Docker's bridge network.
-# The exit status of a start that found the VM running (parity.launch.ALREADY_UP): a run
-# that selected the target uses it and leaves it running.
+# The exit status of a start that found the VM running (parity.launch.ALREADY_UP; this
+# program stands alone): a run that selected the target uses it and leaves it running.
 ALREADY_UP = 3
-RUNNING = "running: "
-
+# Kernel modules for virtio devices, the 9p share, overlay2 and Docker's bridge network.
 MODULES = [
     "virtio_pci", "virtio_net", "virtio_rng", "9p", "9pnet_virtio", "overlay", "bridge", "br_netfilter", "veth",
     "ip_tables", "iptable_nat", "iptable_filter", "xt_MASQUERADE", "xt_addrtype", "xt_conntrack", "xt_nat",
@@ -310,11 +308,12 @@ def qemu_command(image: Path, port: int, share: Path, memory_mib: int, cpus: int
     ]  # fmt: skip
 
 
-def start(port: int, share: Path, wait: float, memory_mib: int, cpus: int) -> str:
-    """Boot the VM unless a healthy one runs on this port; a hung one is killed first."""
+def start(port: int, share: Path, wait: float, memory_mib: int, cpus: int) -> tuple[str, bool]:
+    """Boot the VM unless a healthy one runs on this port; a hung one is killed first.
+    What happened, in one line, and whether this call booted it."""
     if recorded_pid(port) is not None:
         if engine_answers(port):
-            return f"{RUNNING}engine on tcp://127.0.0.1:{port} (pid {recorded_pid(port)})"
+            return f"running: engine on tcp://127.0.0.1:{port} (pid {recorded_pid(port)})", False
         stop(port)  # hung or half-booted: no engine answer means it cannot be used
     if not port_is_free(port):
         raise VMError(f"127.0.0.1:{port} is in use by another program; choose another --port")
@@ -344,7 +343,10 @@ def start(port: int, share: Path, wait: float, memory_mib: int, cpus: int) -> st
     except BaseException:  # also Ctrl-C and SIGTERM: never leave a half-booted VM
         stop(port)
         raise
-    return f"booted in {time.monotonic() - began:.0f} s: engine on tcp://127.0.0.1:{port} (pid {recorded_pid(port)})"
+    return (
+        f"booted in {time.monotonic() - began:.0f} s: engine on tcp://127.0.0.1:{port} (pid {recorded_pid(port)})",
+        True,
+    )
 
 
 def _qmp(port: int, command: dict[str, object], timeout: float) -> None:
@@ -427,9 +429,11 @@ def main() -> None:
         if arguments.command == "build":
             print(build())
         elif arguments.command == "start":
-            said = start(arguments.port, arguments.share.resolve(), arguments.wait, arguments.memory, arguments.cpus)
+            said, booted = start(
+                arguments.port, arguments.share.resolve(), arguments.wait, arguments.memory, arguments.cpus
+            )
             print(said)
-            if said.startswith(RUNNING):
+            if not booted:
                 sys.exit(ALREADY_UP)
         elif arguments.command == "stop":
             print(stop(arguments.port))
