@@ -163,7 +163,8 @@ class ProbeServer:
 
 class Prober:
     """The probe bound to one container: ``prober(("uname",), ("ids",))`` runs both
-    operations in one exec; ``prober.one("stat", "/etc")`` runs a single one."""
+    operations in one exec (or one request to the container's probe server, with
+    ``serve``); ``prober.one("stat", "/etc")`` runs a single one."""
 
     def __init__(self, container: Container, user: str = "", *, serve: bool = False, timeout: float = 60) -> None:
         self.container = container

@@ -3,9 +3,9 @@
 The controller runs the launchers before any target is contacted and their stop
 commands after everything else at session end (after the sweep of the run's resources),
 also after Ctrl-C and SIGTERM. An engine that was up before the run (its start command
-exits with ``parity.launch.ALREADY_UP``) is used and left up. A launch that fails makes its target unavailable with the
-launcher's reason; the rest of its output (e.g. a guest console's tail) goes in the
-header, under the target.
+exits with ``parity.launch.ALREADY_UP``) is used and left up. A launch that fails makes
+its target unavailable with the launcher's reason; the rest of its output (e.g. a guest
+console's tail) goes in the header, under the target.
 """
 
 from __future__ import annotations
