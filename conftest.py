@@ -7,7 +7,6 @@ pytest_plugins = [
     "plugins.targets",
     "plugins.workload",
     "plugins.expectations",
-    "plugins.properties",
-    "plugins.reporting",
-    "plugins.certification",
+    "plugins.hypothesis_profiles",
+    "plugins.reports",
 ]

@@ -12,20 +12,23 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+from parity.certification import properties as schema
+
 COMMANDS = ("title",)
 
 
 def targets_and_builds(folder: Path) -> list[tuple[str, str]]:
     """(target, build) of each per-target JUnit file (junit-*.xml) in ``folder``, from the
-    suite properties the reporting plugin writes."""
+    suite properties the reports plugin writes."""
     found = []
     for path in sorted(folder.glob("junit-*.xml")):
         root = ElementTree.parse(path).getroot()
         suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
         for suite in suites:
             properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
-            if properties.get("target") and properties.get("build"):
-                found.append((str(properties["target"]), str(properties["build"])))
+            target, build = properties.get(schema.TARGET), properties.get(schema.BUILD)
+            if target and build:
+                found.append((target, build))
     return found
 
 

@@ -1,13 +1,20 @@
-"""Known divergences (divergences.yaml) applied as strict xfail, per target kind."""
+"""Known divergences (divergences.yaml) applied as strict xfail, per target kind.
+
+A row speaks of the check's own assertion: it applies to a failure of the call phase
+only. An error in set-up or tear-down (a fixture the platform refused, a lost engine)
+means the check never judged the platform, so it stays an error, never a known
+divergence.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
-from parity.divergences import Divergence, DivergenceError, find, load
-from plugins import matrix
+from parity.config.divergences import Divergence, DivergenceError, find, load
+from plugins.state import spec_of, target_of
 
 ROWS = pytest.StashKey[tuple[Divergence, ...]]()
 
@@ -30,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
-def check_name(item: pytest.Item) -> str:
+def check_function(item: pytest.Item) -> str:
     """'suites/<file>.py::<function>' of a test item, independent of its parameters."""
     path = item.nodeid.split("::", 1)[0]
     return f"{path}::{getattr(item, 'originalname', item.name)}"
@@ -40,11 +47,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rows = config.stash[ROWS]
     if not rows:
         return
-    kinds = {spec.name: spec.kind for spec in config.stash[matrix.SELECTED]}
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or "target" not in callspec.params:
+        name = target_of(item)
+        if name is None:
             continue
-        row = find(rows, check_name(item), callspec.params, kinds[callspec.params["target"]])
+        params = item.callspec.params  # type: ignore[attr-defined]  # an item with a target is parametrized
+        row = find(rows, check_function(item), params, spec_of(config, name).kind)
         if row is not None:
             item.add_marker(pytest.mark.xfail(reason=row.xfail_reason(), strict=True))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Outermost, so after pytest's own xfail handling, which also turns a set-up or
+    tear-down exception into an xfail: undo that, the error is the verdict."""
+    report = yield
+    if (
+        report.when != "call"
+        and getattr(report, "wasxfail", None) is not None
+        and call.excinfo is not None
+        and not isinstance(call.excinfo.value, pytest.skip.Exception)
+    ):
+        del report.wasxfail  # pytest sets it on xfailed reports
+        report.outcome = "failed"
+    return report

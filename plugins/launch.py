@@ -3,7 +3,7 @@
 The controller runs the launchers before any target is contacted and their stop
 commands after everything else at session end (after the sweep of the run's resources),
 also after Ctrl-C and SIGTERM. An engine that was up before the run (its start command
-exits with ``parity.launch.ALREADY_UP``) is used and left up. A launch that fails makes
+exits with ``parity.run.launch.ALREADY_UP``) is used and left up. A launch that fails makes
 its target unavailable with the launcher's reason; the rest of its output (e.g. a guest
 console's tail) goes in the header, under the target.
 """
@@ -14,16 +14,13 @@ from collections.abc import Generator
 
 import pytest
 
-from parity import launch
-from parity.matrix import LaunchSpec
-from plugins import matrix
-from plugins.resources import is_worker
-
-LAUNCHED = pytest.StashKey[dict[str, launch.Outcome]]()
+from parity.config.matrix import LaunchSpec
+from parity.run import launch
+from plugins.state import LAUNCHED, SELECTED, is_worker
 
 
 def _launches(config: pytest.Config) -> dict[str, LaunchSpec]:
-    return {spec.name: spec.launch for spec in config.stash.get(matrix.SELECTED, []) if spec.launch}
+    return {spec.name: spec.launch for spec in config.stash.get(SELECTED, []) if spec.launch}
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

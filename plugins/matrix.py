@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from parity import capabilities
-from parity.matrix import KINDS, MatrixError, TargetSpec, load
+# pytest's own -m grammar (not public API): the same meaning as -m itself
+from _pytest.mark.expression import Expression
 
-SELECTED = pytest.StashKey[list[TargetSpec]]()
-MATRIX_PATH = pytest.StashKey[Path]()
+from parity import kinds
+from parity.config.matrix import MatrixError, load
+from parity.platform.capabilities import CAPABILITIES
+from plugins.state import MATRIX_PATH, SELECTED
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,12 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for kind in KINDS:
-        config.addinivalue_line("markers", f"{kind}: runs against a target of kind {kind}")
+    for kind in kinds.KINDS.values():
+        config.addinivalue_line("markers", f"{kind.name}: runs against a target of kind {kind.name}")
     config.addinivalue_line(
         "markers",
         "requires(*capabilities): not applicable to targets that do not declare these capabilities "
-        f"({', '.join(sorted(capabilities.CAPABILITIES))})",
+        f"({', '.join(sorted(CAPABILITIES))})",
     )
     option = config.getoption("--matrix")
     path = Path(option) if option else config.rootpath / "matrix.yaml"
@@ -62,9 +64,6 @@ def _kind_named_by_markexpr(config: pytest.Config) -> Callable[[str], bool]:
     opts in launched targets of that kind; "-m 'not slow'" names no kind and opts in none."""
     text = config.getoption("markexpr") or ""
     try:
-        # pytest's own -m grammar (not public API, hence the guard): same meaning as -m
-        from _pytest.mark.expression import Expression
-
         expression = Expression.compile(text) if text else None
     except Exception:  # pytest reports a bad -m itself
         expression = None
@@ -77,11 +76,6 @@ def _kind_named_by_markexpr(config: pytest.Config) -> Callable[[str], bool]:
         return named and expression is not None and expression.evaluate(only_this_kind)
 
     return selects
-
-
-def explicitly_selected(config: pytest.Config) -> bool:
-    """Targets named with --target must answer; unnamed ones may be skipped."""
-    return bool(config.getoption("--target"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -15,21 +15,16 @@ from typing import Any
 
 import pytest
 
-from parity import engine, guard
-from parity.resources import ResourceScope, RunIdentity, sweep
-from parity.target import Target
-from plugins import matrix
+from parity.engine import guard
+from parity.engine.contact import unreachable
+from parity.engine.endpoint import resolve_endpoint
+from parity.engine.errors import reason
+from parity.run.resources import ResourceScope, RunIdentity, sweep
+from parity.run.target import Target
+from plugins.state import IDENTITY, SELECTED, STATES, close_scope, is_worker
 
-IDENTITY = pytest.StashKey[RunIdentity]()
 SWEPT = pytest.StashKey[dict[str, str]]()
-# target name -> why its engine stopped answering mid-run (per process: each xdist
-# worker finds out for itself, at the cost of one bounded ping)
-LOST = pytest.StashKey[dict[str, str]]()
 WORKERINPUT_KEY = "parity_identity"
-
-
-def is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
 
 
 def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -70,18 +65,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if is_worker(config):
         return
-    from plugins.targets import STATES  # late: targets imports this module
-
     run_id = config.stash[IDENTITY].run_id
     swept: dict[str, str] = {}
-    for spec in config.stash.get(matrix.SELECTED, []):
+    for spec in config.stash.get(SELECTED, []):
         state = config.stash.get(STATES, {}).get(spec.name)
         if state is None or state.unavailable or state.facts is None:
             continue
-        endpoint = engine.resolve_endpoint(spec.engine)
+        endpoint = resolve_endpoint(spec.engine)
         # Ask first, without leaking a socket, whether it answers at all: an engine lost
         # mid-run must cost one bounded ping here, not a timeout per listing.
-        gone = engine.unreachable(endpoint, min(spec.engine.timeout, 10))
+        gone = unreachable(endpoint, min(spec.engine.timeout, 10))
         if gone is not None:
             swept[spec.name] = f"cleanup failed: {gone}; the next run reaps what is left"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
@@ -93,7 +86,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             finally:
                 client.close()
         except Exception as exc:  # reported in the summary and the exit status, never hidden
-            swept[spec.name] = f"cleanup failed: {engine.reason(exc, spec.engine.timeout)}"
+            swept[spec.name] = f"cleanup failed: {reason(exc, spec.engine.timeout)}"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             continue
         if removed:
@@ -108,14 +101,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"parity: target {name}: {what}")
 
 
-def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> None:
-    """Remove what a scope created, unless the target's engine was lost: its resources
-    are then left to the next run's reaping (the session summary says so), rather than
-    costing a failed call, and a traceback, per check."""
-    if target.name not in config.stash.get(LOST, {}):
-        scope.close()
-
-
 def permitted(item: pytest.Item) -> frozenset[str]:
     """The hazards a check's markers permit: requires(...) of a hazard's capability, and
     permits(...)."""
@@ -126,7 +111,7 @@ def permitted(item: pytest.Item) -> frozenset[str]:
 @pytest.fixture(autouse=True)
 def _guard_the_engine(request: pytest.FixtureRequest) -> Iterator[None]:
     """While a check runs, its target's client permits exactly what the check's markers
-    permit (parity/guard.py); outside checks, nothing."""
+    permit (parity/engine/guard.py); outside checks, nothing."""
     selected = request.getfixturevalue("target") if "target" in request.fixturenames else None
     if not isinstance(selected, Target):  # no target, or a project's own stand-in
         yield

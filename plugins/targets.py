@@ -17,22 +17,35 @@ import filelock
 import pytest
 import requests.exceptions
 
-from parity import capabilities, engine, guard
-from parity.target import KindMismatch, Target, TargetState, contact_all
-from parity.workload import WorkloadError
-from plugins import matrix
-from plugins.launch import LAUNCHED
-from plugins.resources import IDENTITY, LOST, is_worker
+from parity.certification.results import NOT_APPLICABLE
+from parity.engine import guard
+from parity.engine.contact import unreachable
+from parity.engine.endpoint import resolve_endpoint
+from parity.engine.errors import connection_failed, reason
+from parity.platform.capabilities import CAPABILITIES
+from parity.run.target import KindMismatch, Target, TargetState, contact_all
+from parity.workload.image import WorkloadError
+from plugins.state import (
+    IDENTITY,
+    LAUNCHED,
+    LOST,
+    MATRIX_PATH,
+    SELECTED,
+    STATES,
+    WORKLOAD,
+    explicitly_selected,
+    is_worker,
+    spec_of,
+    target_of,
+)
 
-STATES = pytest.StashKey[dict[str, TargetState]]()
 WORKERINPUT_KEY = "parity_targets"
-WORKLOAD = pytest.StashKey[str]()  # the workload image a check ran on (see plugins/reporting.py)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
-    specs = config.stash[matrix.SELECTED]
+    specs = config.stash[SELECTED]
     if is_worker(config):
         raw: list[dict[str, Any]] = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]
         states = [TargetState.from_json(item) for item in raw]
@@ -44,7 +57,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         try:
             contacted = contact_all([s for s in specs if s.name not in failed], config.stash[IDENTITY])
         except KindMismatch as exc:
-            raise pytest.UsageError(f"{config.stash[matrix.MATRIX_PATH]}: {exc}") from None
+            raise pytest.UsageError(f"{config.stash[MATRIX_PATH]}: {exc}") from None
         by_name = {state.name: state for state in contacted}
         states = [by_name.get(s.name) or TargetState(s.name, "", unavailable=failed[s.name]) for s in specs]
     config.stash[STATES] = {state.name: state for state in states}
@@ -59,8 +72,8 @@ def pytest_configure_node(node: Any) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     states = config.stash.get(STATES, {})
-    lines = [f"parity run {config.stash[IDENTITY].run_id}: {config.stash[matrix.MATRIX_PATH]}"]
-    for spec in config.stash[matrix.SELECTED]:
+    lines = [f"parity run {config.stash[IDENTITY].run_id}: {config.stash[MATRIX_PATH]}"]
+    for spec in config.stash[SELECTED]:
         state = states.get(spec.name)
         if state is None:
             continue
@@ -84,7 +97,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         if state.reaped:
             debris = ", ".join(f"{count} {kind}" for kind, count in sorted(state.reaped.items()))
             lines.append(f"    reaped from runs that were killed: {debris}")
-    if not config.stash[matrix.SELECTED]:
+    if not config.stash[SELECTED]:
         lines.append("  no target selected")
     return lines
 
@@ -93,7 +106,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for mark in item.iter_markers("requires"):
             for name in mark.args:
-                if name not in capabilities.CAPABILITIES:
+                if name not in CAPABILITIES:
                     raise pytest.UsageError(f"{item.nodeid}: requires({name!r}): unknown capability")
         for mark in item.iter_markers("permits"):
             for name in mark.args:
@@ -107,10 +120,10 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
     """Say in one line when a marker expression left no target at all (e.g. -m hyperv)."""
     if items or not config.getoption("markexpr"):
         return []
-    kinds = sorted({spec.kind for spec in config.stash[matrix.SELECTED]})
+    kinds = sorted({spec.kind for spec in config.stash[SELECTED]})
     return [
         f"no test matches -m {config.getoption('markexpr')!r}: the selected targets are of kind "
-        f"{', '.join(kinds) or 'none'} (see {config.stash[matrix.MATRIX_PATH]})"
+        f"{', '.join(kinds) or 'none'} (see {config.stash[MATRIX_PATH]})"
     ]
 
 
@@ -119,10 +132,10 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The target under test (parametrized from matrix.yaml; ids are target names)."""
     name: str = request.param
     config = request.config
-    spec = next(s for s in config.stash[matrix.SELECTED] if s.name == name)
+    spec = spec_of(config, name)
     state = config.stash[STATES][name]
     if state.unavailable:
-        if matrix.explicitly_selected(config):
+        if explicitly_selected(config):
             pytest.fail(f"target {name}: {state.unavailable}", pytrace=False)
         pytest.skip(f"target {name} is not available: {state.unavailable}")
     selected = Target(spec, state, config.stash[IDENTITY])
@@ -136,16 +149,9 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         filelock.Timeout,
     ) as exc:
         selected.close()
-        pytest.fail(f"target {name}: workload: {engine.reason(exc, selected.timeout)}", pytrace=False)
+        pytest.fail(f"target {name}: workload: {reason(exc, selected.timeout)}", pytrace=False)
     yield selected
     selected.close()
-
-
-def _target_of(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    if callspec is None or "target" not in callspec.params:
-        return None
-    return str(callspec.params["target"])
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -153,16 +159,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip, as not applicable, a check whose required capabilities its target does not
     declare; before any fixture, so the engine is not even contacted for it. Fail at
     once, in one line, a check whose target's engine was lost earlier in the run."""
-    name = _target_of(item)
+    name = target_of(item)
     if name is None:
         return
-    spec = next(s for s in item.config.stash[matrix.SELECTED] if s.name == name)
+    spec = spec_of(item.config, name)
     declared = spec.capability_set()
     for needed in (cap for mark in item.iter_markers("requires") for cap in mark.args):
         if not declared[needed]:
-            pytest.skip(
-                f"not applicable: target {name} does not declare {needed} ({capabilities.CAPABILITIES[needed]})"
-            )
+            pytest.skip(f"{NOT_APPLICABLE}target {name} does not declare {needed} ({CAPABILITIES[needed]})")
     lost = item.config.stash.get(LOST, {}).get(name)
     if lost is not None:
         pytest.fail(f"target {name}: engine lost mid-run: {lost}", pytrace=False)
@@ -176,14 +180,14 @@ def pytest_runtest_makereport(
     confirms the engine is gone, remember it for the target's remaining checks and
     report this one in the same single line instead of a transport traceback."""
     report = yield
-    name = _target_of(item)
+    name = target_of(item)
     lost = item.config.stash.setdefault(LOST, {})
     if name is None or name in lost or call.excinfo is None or report.passed or report.skipped:
         return report
-    if not engine.connection_failed(call.excinfo.value):
+    if not connection_failed(call.excinfo.value):
         return report
-    spec = next(s for s in item.config.stash[matrix.SELECTED] if s.name == name)
-    gone = engine.unreachable(engine.resolve_endpoint(spec.engine), min(spec.engine.timeout, 10))
+    spec = spec_of(item.config, name)
+    gone = unreachable(resolve_endpoint(spec.engine), min(spec.engine.timeout, 10))
     if gone is not None:
         lost[name] = gone
         report.longrepr = f"target {name}: engine lost mid-run: {gone}"

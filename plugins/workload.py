@@ -14,12 +14,12 @@ import pytest
 import testinfra.host
 from docker.models.containers import Container
 
-from parity import infra
-from parity import probe as probe_client
-from parity.probe import Observation, Op, ProbeError, Prober
-from parity.resources import ResourceScope
-from parity.target import Target
-from plugins.resources import close_scope
+from parity.run.resources import ResourceScope
+from parity.run.target import Target
+from parity.workload import infra
+from parity.workload import probe as probe_client
+from parity.workload.probe import Observation, Op, ProbeError, Prober
+from plugins.state import close_scope
 
 Observe = Callable[..., list[Observation]]
 

@@ -8,8 +8,8 @@ serves the shared container afterwards.
 
 from __future__ import annotations
 
-from parity.probe import Prober
-from parity.resources import ResourceScope
+from parity.run.resources import ResourceScope
+from parity.workload.probe import Prober
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from docker.models.containers import Container
 
-from parity.probe import Prober
-from parity.resources import ResourceScope
-from parity.target import Target
-from parity.workload import PROBE_PATH
+from parity.run.resources import ResourceScope
+from parity.run.target import Target
+from parity.workload.image import PROBE_PATH
+from parity.workload.probe import Prober
 
 NAMESPACES = ["pid", "mnt", "uts", "ipc", "net"]
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import docker.errors
 import pytest
 
-from parity.probe import Prober
-from parity.resources import ResourceScope
-from parity.target import Target
-from parity.workload import PROBE_PATH
+from parity.run.resources import ResourceScope
+from parity.run.target import Target
+from parity.workload.image import PROBE_PATH
+from parity.workload.probe import Prober
 from plugins.workload import Observe
+from suites.verdicts import not_applicable
 
 MiB = 1024 * 1024
 
@@ -181,9 +183,7 @@ def test_privileged_is_refused_where_not_declared(resources: ResourceScope, targ
     (Windows rejects Privileged); runc (cannot grant capabilities the host withholds).
     """
     if target.supports("privileged"):
-        pytest.skip(f"not applicable: target {target.name} declares privileged")
-    import docker.errors
-
+        not_applicable(f"target {target.name} declares privileged")
     with pytest.raises(docker.errors.APIError):
         resources.container(privileged=True)
 
@@ -273,7 +273,7 @@ def engine_block_device(probe: Prober) -> tuple[str, str]:
     """A block device of the engine host, as /sys/block shows it: (/dev/name, major:minor)."""
     names = [n for n in probe.one("readdir", "/sys/block")["names"] if not n.startswith(("loop", "ram", "zram"))]
     if not names:
-        pytest.skip("not applicable: the engine host shows no disk in /sys/block to throttle")
+        not_applicable("the engine host shows no disk in /sys/block to throttle")
     return f"/dev/{names[0]}", probe.one("read", f"/sys/block/{names[0]}/dev")["data"].strip()
 
 

@@ -10,9 +10,9 @@ import docker.errors
 import pytest
 from docker.models.containers import Container
 
-from parity.probe import Prober
-from parity.resources import ResourceScope
-from parity.workload import PROBE_PATH
+from parity.run.resources import ResourceScope
+from parity.workload.image import PROBE_PATH
+from parity.workload.probe import Prober
 
 
 def wait_for(

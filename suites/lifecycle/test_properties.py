@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parity.probe import Prober
-from parity.workload import PROBE_PATH
+from parity.workload.image import PROBE_PATH
+from parity.workload.probe import Prober
 
 # Exec passes strings as UTF-8: any Unicode text without NUL (which execve cannot carry).
 texts = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from docker.models.containers import Container
 
-from parity.resources import ResourceScope
-from parity.workload import PROBE_PATH
+from parity.run.resources import ResourceScope
+from parity.workload.image import PROBE_PATH
 
 StartServer = Callable[..., Container]
 

@@ -9,8 +9,8 @@ import pytest
 from docker.models.containers import Container
 from docker.models.networks import Network
 
-from parity.probe import Prober
-from parity.target import Target
+from parity.run.target import Target
+from parity.workload.probe import Prober
 from plugins.workload import Observe
 
 

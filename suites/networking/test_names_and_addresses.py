@@ -7,10 +7,11 @@ import docker.errors
 import pytest
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool
 
-from parity.probe import Prober
-from parity.resources import ResourceScope
-from parity.target import Target
+from parity.run.resources import ResourceScope
+from parity.run.target import Target
+from parity.workload.probe import Prober
 from plugins.workload import Observe
+from suites.verdicts import not_applicable
 
 
 def interfaces(prober: Prober) -> dict[str, list[str]]:
@@ -80,6 +81,6 @@ def test_host_network_is_refused_where_not_declared(resources: ResourceScope, ta
     Windows daemons).
     """
     if target.supports("host_network"):
-        pytest.skip(f"not applicable: target {target.name} declares host_network")
+        not_applicable(f"target {target.name} declares host_network")
     with pytest.raises(docker.errors.APIError):
         resources.container(network_mode="host")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import docker.types
 import pytest
 from docker.types import EndpointConfig
 
-from parity.probe import Prober
-from parity.resources import ResourceScope
+from parity.run.resources import ResourceScope
+from parity.workload.probe import Prober
 from suites.networking.conftest import StartServer
 
 PAYLOAD = b"parity\x00\xff\r\n" * 100
@@ -119,8 +120,6 @@ def test_ipv6_on_a_v6_enabled_network(resources: ResourceScope) -> None:
 
     Source: Docker docs "Use IPv6" (docker network create --ipv6 --subnet); RFC 4193 ULA.
     """
-    import docker.types
-
     ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="fd00:7061:7269::/64")])
     network = resources.network(enable_ipv6=True, ipam=ipam)
     container = resources.container(network=network.name)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from parity.linux import DOCKER_DEFAULT_CAPABILITIES, capability_mask
-from parity.probe import Prober
+from parity.workload.probe import Prober
 from plugins.workload import Observe
+from suites.linux import DOCKER_DEFAULT_CAPABILITIES, capability_mask
 
 DEFAULT = capability_mask(DOCKER_DEFAULT_CAPABILITIES)
 NONE = "0" * 16

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from docker.models.containers import Container
 
-from parity.probe import Prober
-from parity.target import Target
+from parity.run.target import Target
+from parity.workload.probe import Prober
 from plugins.workload import Observe
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from docker.types import Ulimit
 
-from parity.probe import Prober
+from parity.workload.probe import Prober
 from plugins.workload import Observe
 
 

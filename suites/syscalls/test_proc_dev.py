@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parity.probe import Prober
+from parity.workload.probe import Prober
 from plugins.workload import Observe
 
 

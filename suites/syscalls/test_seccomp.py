@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from parity.probe import Prober
-from parity.target import Target
+from parity.run.target import Target
+from parity.workload.probe import Prober
 from plugins.workload import Observe
+from suites.verdicts import not_applicable
 
 
 @pytest.fixture
 def seccomp_profile(target: Target) -> str:
     profile = target.facts.seccomp_profile
     if profile is None:
-        pytest.skip(f"not applicable: engine of {target.name} reports no seccomp support (SecurityOptions)")
+        not_applicable(f"engine of {target.name} reports no seccomp support (SecurityOptions)")
     return profile
 
 
@@ -80,7 +81,7 @@ def test_default_container_refuses_with_eperm(probe: Prober, seccomp_profile: st
     """
     observed = probe.one("syscall", syscall)
     if observed.get("unsupported"):
-        pytest.skip(f"not applicable: {syscall} does not exist on {observed.get('arch', 'this architecture')}")
+        not_applicable(f"{syscall} does not exist on {observed.get('arch', 'this architecture')}")
     assert (observed.ok, observed.errno) == (False, "EPERM")
 
 

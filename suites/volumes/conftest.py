@@ -16,8 +16,9 @@ import pytest
 from docker.models.containers import Container
 from docker.types import Mount
 
-from parity.probe import Prober
-from parity.target import Target
+from parity.run.target import Target
+from parity.workload.probe import Prober
+from suites.verdicts import not_applicable
 
 KINDS = ["bind", "volume", "tmpfs", "rootfs"]
 
@@ -73,5 +74,5 @@ def mounts(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def kind(request: pytest.FixtureRequest, target: Target) -> str:
     """The kind of storage a check runs on; bind needs the bind_mounts capability."""
     if request.param == "bind" and not target.supports("bind_mounts"):
-        pytest.skip(f"not applicable: target {target.name} does not declare bind_mounts")
+        not_applicable(f"target {target.name} does not declare bind_mounts")
     return str(request.param)

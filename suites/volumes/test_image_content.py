@@ -1,6 +1,6 @@
 """The container's filesystem holds the image's layer exactly: modes, owners, links, times.
 
-The workload's single layer is written by parity/workload.py with known modes, owners
+The workload's single layer is written by parity/workload/image.py with known modes, owners
 and mtime 0; an engine that unpacks layers differently (another storage driver, a
 Windows host) shows here. testinfra reads these the way an operator would.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from testinfra.host import Host
 
-from parity.probe import Prober
-from parity.workload import GROUP, PASSWD, PROBE_PATH
+from parity.workload.image import GROUP, PASSWD, PROBE_PATH
+from parity.workload.probe import Prober
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_layer_file_content_is_exact(host: Host) -> None:
     """/etc/passwd and /etc/group hold exactly the bytes the image's layer holds.
 
     Source: OCI image spec layer.md (regular file content); the workload layout in
-    parity/workload.py.
+    parity/workload/image.py.
     """
     assert (host.file("/etc/passwd").content_string, host.file("/etc/group").content_string) == (PASSWD, GROUP)
 

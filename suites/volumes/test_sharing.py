@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from docker.types import Mount
 
-from parity.probe import Prober
-from parity.resources import ResourceScope
-from parity.target import Target
-from parity.workload import PROBE_PATH
+from parity.run.resources import ResourceScope
+from parity.run.target import Target
+from parity.workload.image import PROBE_PATH
+from parity.workload.probe import Prober
+from suites.verdicts import not_applicable
 from suites.volumes.conftest import Mounts, mount_options
 
 bind_only = pytest.mark.requires("bind_mounts")
@@ -53,7 +54,7 @@ def test_file_made_on_the_host_is_seen_in_the_container(mounts: Mounts) -> None:
     Source: Docker docs "Bind mounts"; stat(2).
     """
     if os.geteuid() != 0:
-        pytest.skip("not applicable: giving the host-side file another owner needs root here")
+        not_applicable("giving the host-side file another owner needs root here")
     folder = mounts.folder("bind")
     host = mounts.on_host(folder) / "made-outside"
     host.write_bytes(b"outside")
@@ -193,7 +194,7 @@ def test_read_only_mounts_refuse_writes_with_erofs(
     open(2) EROFS.
     """
     if where == "/m/bind" and not target.supports("bind_mounts"):
-        pytest.skip(f"not applicable: target {target.name} does not declare bind_mounts")
+        not_applicable(f"target {target.name} does not declare bind_mounts")
     container = resources.container(mounts=mount_options(target, mounts.host_dir, mounts.volume, read_only=True))
     name = uuid.uuid4().hex
     attempt = Prober(container).one("open", f"{where}/{name}", "O_WRONLY|O_CREAT", "0644")

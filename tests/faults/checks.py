@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from docker.types import Mount
 
-from parity.resources import ResourceScope
+from parity.run.resources import ResourceScope
 
 CHECKS = 6
 

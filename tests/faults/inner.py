@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from parity.resources import LABEL_RUN
+from parity.run.resources import LABEL_RUN
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHECKS = "tests/faults/checks.py"

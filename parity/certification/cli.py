@@ -1,0 +1,106 @@
+"""Certification reports from JUnit files: the conformance matrix, and comparisons.
+
+The matrix has a row per check (grouped by area) and a column per target run; a
+comparison sets two runs of a target side by side (e.g. Windows builds 16237 and 16251)
+and lists what regressed, what was fixed, and the checks that came and went. Both are
+rendered by ``parity.certification.render`` as HTML (for people), Markdown (for CI summaries) and JSON
+(for tools). From the command line::
+
+    python -m parity.certification reports/                  # matrix.{html,md,json}
+    python -m parity.certification compare OLD NEW           # comparison.{html,md,json}
+    python -m parity.certification validate reports/*.xml    # xunit2 schema problems
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from parity.certification import junit, render
+from parity.certification.comparison import CertificationError, Comparison, compare
+from parity.certification.junit import JUnitError
+from parity.certification.matrix import ConformanceMatrix, build_matrix
+
+
+def write_matrix(matrix: ConformanceMatrix, folder: Path, stem: str = "matrix") -> list[Path]:
+    return _write(folder, stem, render.matrix_html(matrix), render.matrix_markdown(matrix), render.matrix_json(matrix))
+
+
+def write_comparisons(comparisons: list[Comparison], folder: Path, stem: str = "comparison") -> list[Path]:
+    return _write(
+        folder,
+        stem,
+        render.comparison_html(comparisons),
+        render.comparison_markdown(comparisons),
+        render.comparison_json(comparisons),
+    )
+
+
+def _write(folder: Path, stem: str, html: str, markdown: str, json_text: str) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, text in ((".html", html), (".md", markdown), (".json", json_text)):
+        path = folder / f"{stem}{suffix}"
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _folder_of(path: Path) -> Path:
+    return path if path.is_dir() else path.parent
+
+
+COMMANDS = ("matrix", "compare", "validate")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m parity.certification",
+        description="Certification reports from parity's JUnit files (folders or files).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    matrix = commands.add_parser("matrix", help="the conformance matrix (the default command)")
+    matrix.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="JUnit files or folders of them")
+    matrix.add_argument("--out", type=Path, help="folder for matrix.{html,md,json} (default: the first PATH's)")
+    comparison = commands.add_parser("compare", help="regressions, fixes, new and removed checks from OLD to NEW")
+    comparison.add_argument("old", type=Path, metavar="OLD", help="a JUnit file or folder: the earlier run or build")
+    comparison.add_argument("new", type=Path, metavar="NEW", help="a JUnit file or folder: the later one")
+    comparison.add_argument("--out", type=Path, help="folder for comparison.{html,md,json} (default: NEW's)")
+    validate = commands.add_parser("validate", help="check JUnit files against the xunit2 schema")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="JUnit files or folders of them")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in and args_in[0] not in COMMANDS and not args_in[0].startswith("-"):
+        args_in.insert(0, "matrix")
+    args = _parser().parse_args(args_in)
+    try:
+        if args.command == "matrix":
+            matrix = build_matrix(junit.read_all(args.paths))
+            written = write_matrix(matrix, args.out or _folder_of(args.paths[0]))
+        elif args.command == "compare":
+            comparisons = compare(junit.read_all([args.old]), junit.read_all([args.new]))
+            written = write_comparisons(comparisons, args.out or _folder_of(args.new))
+            for item in comparisons:
+                print(
+                    f"{item.old.target} {item.old.build} -> {item.new.target} {item.new.build}: "
+                    f"{len(item.regressed)} regressed, {len(item.fixed)} fixed, {len(item.added)} new, "
+                    f"{len(item.removed)} removed, {len(item.changed)} changed otherwise"
+                )
+        else:
+            found = [
+                problem for given in args.paths for path in junit.junit_files(given) for problem in junit.problems(path)
+            ]
+            for problem in found:
+                print(problem)
+            return 1 if found else 0
+    except (JUnitError, CertificationError) as exc:
+        print(f"parity.certification: error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    return 0

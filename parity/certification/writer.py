@@ -1,0 +1,50 @@
+"""Writing one target's JUnit file: its testcases, its suite properties, the xunit2 dialect.
+
+The file is xunit2 (Jenkins, Azure DevOps): times in seconds with three decimals, skips
+typed as pytest types them (``pytest.skip``, ``pytest.xfail``), no per-test properties.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from junitparser import JUnitXml, TestCase, TestSuite
+
+
+def report_name(target: str, build: str) -> str:
+    """junit-<target>-<build>.xml, with the build made safe for a file name."""
+    return f"junit-{target}-{re.sub(r'[^A-Za-z0-9._-]+', '_', build)}.xml"
+
+
+def empty_case(nodeid: str) -> TestCase:
+    """An empty testcase for a pytest node id, named as pytest's own junitxml names it."""
+    path, _, rest = nodeid.partition("::")
+    parts = rest.split("::")
+    classname = ".".join([path.removesuffix(".py").replace("/", "."), *parts[:-1]])
+    return TestCase(parts[-1], classname=classname)
+
+
+def write_suite(
+    path: Path,
+    *,
+    name: str,
+    properties: Mapping[str, str],
+    cases: Iterable[TestCase],
+    seconds: float,
+    timestamp: str,
+) -> None:
+    """Write one suite as a JUnit file."""
+    suite = TestSuite(name)
+    for key, value in properties.items():
+        suite.add_property(key, value)
+    for case in cases:
+        suite.add_testcase(case)
+    suite.update_statistics()  # type: ignore[no-untyped-call]
+    suite.time = round(seconds, 3)
+    suite.timestamp = timestamp
+    document = JUnitXml()
+    document.add_testsuite(suite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.write(str(path), pretty=True)

@@ -1,0 +1,1 @@
+"""What the user writes: the targets file (matrix.yaml) and the known divergences (divergences.yaml)."""

@@ -1,0 +1,1 @@
+"""The workload every target runs: the image built without a registry, the probe client, testinfra over the Engine API."""

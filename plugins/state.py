@@ -1,0 +1,56 @@
+"""Run state the plugins share, in one place (as pytest-xdist keeps its controller state):
+the stash keys, worker detection, the target a test item runs on and the spec of a
+target. Plugins import shared state from here, never from each other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parity.config.matrix import TargetSpec
+from parity.run.launch import LaunchResult
+from parity.run.resources import ResourceScope, RunIdentity
+from parity.run.target import Target, TargetState
+
+MATRIX_PATH = pytest.StashKey[Path]()  # the matrix file of this run
+SELECTED = pytest.StashKey[list[TargetSpec]]()  # the targets this run covers, in order
+IDENTITY = pytest.StashKey[RunIdentity]()  # the run id that labels every resource
+LAUNCHED = pytest.StashKey[dict[str, LaunchResult]]()  # target -> how its launch went
+STATES = pytest.StashKey[dict[str, TargetState]]()  # target -> what first contact found
+# target name -> why its engine stopped answering mid-run (per process: each xdist
+# worker finds out for itself, at the cost of one bounded ping)
+LOST = pytest.StashKey[dict[str, str]]()
+WORKLOAD = pytest.StashKey[str]()  # on an item: the workload image the check ran on
+WRITTEN = pytest.StashKey[list[Path]]()  # the per-target JUnit files of this run
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """Whether this process is an xdist worker (the controller has no workerinput)."""
+    return hasattr(config, "workerinput")
+
+
+def explicitly_selected(config: pytest.Config) -> bool:
+    """Targets named with --target must answer; unnamed ones may be skipped."""
+    return bool(config.getoption("--target"))
+
+
+def target_of(item: pytest.Item) -> str | None:
+    """The name of the target a test item runs on; None for a test without one."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "target" not in callspec.params:
+        return None
+    return str(callspec.params["target"])
+
+
+def spec_of(config: pytest.Config, name: str) -> TargetSpec:
+    """The matrix entry of a selected target."""
+    return next(spec for spec in config.stash[SELECTED] if spec.name == name)
+
+
+def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> None:
+    """Remove what a scope created, unless the target's engine was lost: its resources
+    are then left to the next run's reaping (the session summary says so), rather than
+    costing a failed call, and a traceback, per check."""
+    if target.name not in config.stash.get(LOST, {}):
+        scope.close()

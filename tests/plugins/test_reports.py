@@ -1,0 +1,170 @@
+"""The end-of-run reports, exercised with pytester on a tiny project without Docker:
+per-target JUnit files and pytest's own, valid xunit2 with and without xdist; the
+matrix written next to them; the per-target terminal summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from parity.certification import junit
+from parity.certification.results import Outcome, TargetRun
+from tests.fake_engine import STAND_IN_CONFTEST
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MATRIX = """
+targets:
+  - {name: a, kind: linux, engine: {url: 'unix:///nonexistent/a.sock'}}
+  - {name: win-insider, kind: hyperv, engine: {url: 'unix:///nonexistent/c.sock'}}
+"""
+
+CHECKS = """
+import pytest
+
+def test_passes(target):
+    pass
+
+def test_fails(target):
+    assert 1 == 2
+
+@pytest.mark.parametrize("where", ["bind", "tmpfs"])
+def test_diverges(target, where):
+    assert target == "a" or where == "tmpfs"
+
+def test_fixed(target):
+    pass
+
+@pytest.mark.requires("host_network")
+def test_host_network(target):
+    pass
+
+def test_without_target():
+    pass
+"""
+
+ROWS = """
+divergences:
+  - check: suites/area/test_checks.py::test_diverges
+    params: {where: bind}
+    kinds: [hyperv]
+    reason: bind mounts lose this on hyperv
+    reference: https://example.invalid/issues/3
+  - check: suites/area/test_checks.py::test_fixed
+    kinds: [hyperv]
+    reason: was broken on hyperv, fixed since
+    reference: moby/moby#2
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(STAND_IN_CONFTEST)
+    pytester.makefile(".yaml", matrix=MATRIX, divergences=ROWS)
+    checks = pytester.mkdir("suites") / "area"
+    checks.mkdir()
+    (checks / "test_checks.py").write_text(CHECKS)
+    return pytester
+
+
+EXPECTED = {
+    "a": {
+        "suites/area/test_checks.py::test_passes": Outcome.PASS,
+        "suites/area/test_checks.py::test_fails": Outcome.FAIL,
+        "suites/area/test_checks.py::test_diverges[bind]": Outcome.PASS,
+        "suites/area/test_checks.py::test_diverges[tmpfs]": Outcome.PASS,
+        "suites/area/test_checks.py::test_fixed": Outcome.PASS,
+        "suites/area/test_checks.py::test_host_network": Outcome.PASS,
+    },
+    "win-insider": {
+        "suites/area/test_checks.py::test_passes": Outcome.PASS,
+        "suites/area/test_checks.py::test_fails": Outcome.FAIL,
+        "suites/area/test_checks.py::test_diverges[bind]": Outcome.DIVERGENCE,
+        "suites/area/test_checks.py::test_diverges[tmpfs]": Outcome.PASS,
+        "suites/area/test_checks.py::test_fixed": Outcome.FIXED,
+        "suites/area/test_checks.py::test_host_network": Outcome.NOT_APPLICABLE,
+    },
+}
+
+
+def outcomes(runs: list[TargetRun]) -> dict[str, dict[str, Outcome]]:
+    return {run.target: {check: result.outcome for check, result in run.results.items()} for run in runs}
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_junit_files_are_xunit2_and_read_back_alike(project: pytest.Pytester, xdist: list[str]) -> None:
+    result = project.runpytest_subprocess("--junitxml=reports/junit.xml", "-p", "no:cacheprovider", *xdist)
+    result.assert_outcomes(passed=8, failed=3, skipped=1, xfailed=1)
+    reports = project.path / "reports"
+    files = sorted(path.name for path in reports.iterdir())
+    assert files == [
+        "junit-a-unavailable.xml",
+        "junit-win-insider-unavailable.xml",
+        "junit.xml",
+        "matrix.html",
+        "matrix.json",
+        "matrix.md",
+    ]
+    for name in ("junit.xml", "junit-a-unavailable.xml", "junit-win-insider-unavailable.xml"):
+        assert junit.problems(reports / name) == []
+    per_target = junit.read(reports / "junit-a-unavailable.xml") + junit.read(
+        reports / "junit-win-insider-unavailable.xml"
+    )
+    assert outcomes(per_target) == EXPECTED
+    assert outcomes(junit.read(reports / "junit.xml")) == EXPECTED  # pytest's own file, split by target
+
+
+def test_matrix_and_terminal_summary_at_the_end_of_a_run(project: pytest.Pytester) -> None:
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(
+        [
+            "*= parity certification =*",
+            "a (linux, build unavailable): 5 pass, 1 fail",
+            "win-insider (hyperv, build unavailable): 2 pass, 1 fail, 1 known divergence, 1 divergence fixed, "
+            "1 not applicable",
+            "  known divergence, 1 check: bind mounts lose this on hyperv (https://example.invalid/issues/3)",
+            "parity: report */reports/matrix.html",
+        ]
+    )
+    document = json.loads((project.path / "reports" / "matrix.json").read_text())
+    assert [column["id"] for column in document["columns"]] == ["a", "win-insider"]
+    [area] = document["areas"]
+    assert area["area"] == "area"
+    bind = next(check for check in area["checks"] if check["check"].endswith("test_diverges[bind]"))
+    assert bind["results"]["win-insider"] == {
+        "outcome": "known divergence",
+        "detail": "",
+        "reason": "bind mounts lose this on hyperv",
+        "reference": "https://example.invalid/issues/3",
+    }
+    page = (project.path / "reports" / "matrix.html").read_text()
+    assert '<a href="https://example.invalid/issues/3">' in page
+
+
+def test_merge_command_reads_the_reports_folder(project: pytest.Pytester) -> None:
+    project.runpytest("--junitxml=reports/junit.xml", "-p", "no:cacheprovider")
+    command = [sys.executable, "-m", "parity.certification", "reports", "--out", "merged"]
+    done = subprocess.run(command, cwd=project.path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((project.path / "merged" / "matrix.json").read_text())
+    # pytest's own file is of the same run as the per-target files: each target once
+    assert [(column["id"], Path(column["source"]).name) for column in document["columns"]] == [
+        ("a", "junit-a-unavailable.xml"),
+        ("win-insider", "junit-win-insider-unavailable.xml"),
+    ]
+
+
+def test_every_check_name_of_the_suites_stays_under_512_characters() -> None:
+    command = [sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    nodeids = [line for line in done.stdout.splitlines() if "::" in line]
+    assert len(nodeids) > 100, done.stdout[-2000:] + done.stderr[-2000:]
+    # a node id is longer than the JUnit classname.name it becomes ('/' -> '.', '.py::' -> '.')
+    longest = max(nodeids, key=len)
+    assert len(longest) < 512, longest
