@@ -28,7 +28,7 @@ from parity.certification import junit, properties
 from parity.certification.cli import write_matrix
 from parity.certification.matrix import ConformanceMatrix, build_matrix
 from parity.certification.results import Outcome
-from parity.certification.writer import empty_case, report_name, write_suite
+from parity.certification.writer import empty_case, report_name, write_suite, xml_text
 from parity.run.target import shaping_for
 from plugins.state import IDENTITY, SELECTED, STATES, WORKLOAD, WRITTEN, is_worker, target_of
 
@@ -75,8 +75,8 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestR
 def _skipped(report: pytest.TestReport) -> Skipped:
     xfail = getattr(report, "wasxfail", None)
     if xfail is not None:
-        return Skipped(str(xfail)[:1000], "pytest.xfail")
-    return Skipped(_skip_reason(report)[:1000], "pytest.skip")
+        return Skipped(xml_text(str(xfail)[:1000]), "pytest.xfail")
+    return Skipped(xml_text(_skip_reason(report)[:1000]), "pytest.skip")
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -113,8 +113,8 @@ class TargetReports:
         message = text.splitlines()[-1] if text else ""
         if report.failed:
             kind = Failure if report.when == "call" else Error
-            case.result = [*case.result, kind(message[:1000], f"{report.when} failed")]
-            case.system_out = report.longreprtext[-20000:]
+            case.result = [*case.result, kind(xml_text(message[:1000]), f"{report.when} failed")]
+            case.system_out = xml_text(report.longreprtext[-20000:])
         elif report.skipped:
             case.result = [_skipped(report)]
 

@@ -12,6 +12,23 @@ from pathlib import Path
 
 from junitparser import JUnitXml, TestCase, TestSuite
 
+# What XML 1.0 cannot carry (control characters but tab, newline and carriage return; lone
+# surrogates, which is how Python keeps bytes that were not UTF-8; U+FFFE and U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_text(text: str) -> str:
+    """``text`` with what XML cannot carry escaped visibly (``\\x1b``), so that no workload
+    output can make a report unwritable."""
+    return _NOT_XML.sub(_visible, text)
+
 
 def report_name(target: str, build: str) -> str:
     """junit-<target>-<build>.xml, with the build made safe for a file name."""
@@ -36,9 +53,9 @@ def write_suite(
     timestamp: str,
 ) -> None:
     """Write one suite as a JUnit file."""
-    suite = TestSuite(name)
+    suite = TestSuite(xml_text(name))
     for key, value in properties.items():
-        suite.add_property(key, value)
+        suite.add_property(xml_text(key), xml_text(value))
     for case in cases:
         suite.add_testcase(case)
     suite.update_statistics()  # type: ignore[no-untyped-call]

@@ -168,3 +168,59 @@ def test_every_check_name_of_the_suites_stays_under_512_characters() -> None:
     # a node id is longer than the JUnit classname.name it becomes ('/' -> '.', '.py::' -> '.')
     longest = max(nodeids, key=len)
     assert len(longest) < 512, longest
+
+
+HOSTILE = r"""
+import os
+
+import pytest
+
+# What a workload may print: control characters, a byte-order non-character, megabytes of
+# it, and (serially) bytes that are not UTF-8, kept by surrogateescape; xdist's transport
+# (execnet) carries only UTF-8-encodable text, and no check decodes output that way.
+BAD = "" if os.environ.get("PYTEST_XDIST_WORKER") else b" bad\xff\xfe".decode("utf-8", "surrogateescape")
+NASTY = "esc\x1b[31m nul\x00 bell\x07" + BAD + " \ufffe"
+
+def test_fails_with_hostile_output(target):
+    print(NASTY * 1000)
+    assert NASTY + "x" * 3_000_000 == NASTY
+
+def test_skips_with_hostile_reason(target):
+    pytest.skip("not applicable: " + NASTY)
+
+def test_errors_in_setup_with_hostile_output(target, request):
+    pass
+
+@pytest.fixture(autouse=True)
+def hostile_setup(request):
+    if request.node.name.startswith("test_errors_in_setup"):
+        raise RuntimeError(NASTY)
+"""
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_no_workload_output_can_lose_a_report(project: pytest.Pytester, xdist: list[str]) -> None:
+    """Whatever a check's output holds, every report is written, valid against the xunit2
+    schema, with what XML cannot carry escaped visibly."""
+    (project.path / "suites" / "area" / "test_checks.py").write_text(HOSTILE)
+    # a subprocess of our own: pytester decodes the terminal output as UTF-8, which it is not
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--junitxml=reports/junit.xml", "-p", "no:cacheprovider", *xdist],
+        cwd=project.path,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stderr.decode(errors="replace")[-2000:]
+    assert b"2 failed, 2 skipped, 2 errors" in done.stdout
+    reports = project.path / "reports"
+    for name in ("junit.xml", "junit-a-unavailable.xml", "junit-win-insider-unavailable.xml"):
+        assert junit.problems(reports / name) == []
+    per_target = {run.target: run for run in junit.read_all([reports / "junit-a-unavailable.xml"])}
+    failed = per_target["a"].results["suites/area/test_checks.py::test_fails_with_hostile_output"]
+    assert failed.outcome == Outcome.FAIL
+    skipped = per_target["a"].results["suites/area/test_checks.py::test_skips_with_hostile_reason"]
+    assert skipped.outcome == Outcome.NOT_APPLICABLE
+    bad = " bad\\xff\\xfe" if not xdist else ""
+    assert skipped.detail == f"esc\\x1b[31m nul\\x00 bell\\x07{bad} \\ufffe"
+    assert (reports / "matrix.json").is_file()
