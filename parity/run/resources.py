@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 import docker
+import psutil
 import docker.errors
 from docker.models.containers import Container
 from docker.models.networks import Network
@@ -73,13 +74,9 @@ def owner_alive(owner: str, started: int, now: float) -> bool:
     pid = int(pid_text)
     if start:
         return _process_start(pid) == start
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    # No /proc where the run started (Windows, macOS): ask the OS through psutil; os.kill
+    # with signal 0 is no liveness test on Windows (it sends CTRL_C_EVENT to a group).
+    return psutil.pid_exists(pid)
 
 
 @dataclass(frozen=True)
