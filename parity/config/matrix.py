@@ -146,6 +146,13 @@ class TargetSpec(_Strict):
             raise ValueError(f"{platform!r}: expected os/arch[/variant], e.g. linux/amd64")
         return platform
 
+    @model_validator(mode="after")
+    def _isolation_the_kind_accepts(self) -> TargetSpec:
+        refused = kinds.get(self.kind).refused_isolation.get(self.isolation or "")
+        if refused:
+            raise ValueError(f"isolation {self.isolation!r} does not fit kind {self.kind}: {refused}")
+        return self
+
     @field_validator("capabilities")
     @classmethod
     def _known_capabilities(cls, declared: dict[str, bool]) -> dict[str, bool]:

@@ -30,6 +30,8 @@ class Kind:
     # capabilities this kind lacks by default, each with why (a public source)
     missing: Mapping[str, str] = field(default_factory=dict)
     isolation: str | None = None  # HostConfig.Isolation every container gets, unless declared
+    # isolation -> why this kind's engine refuses it, when a target declares it
+    refused_isolation: Mapping[str, str] = field(default_factory=dict)
     platform: str | None = None  # the create's platform query, unless declared
 
     def __post_init__(self) -> None:

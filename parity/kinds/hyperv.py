@@ -42,4 +42,8 @@ KIND = Kind(
     # LCOW runs Linux containers only when asked to, and always under Hyper-V isolation
     isolation="hyperv",
     platform="linux",
+    refused_isolation={
+        "process": "a Windows daemon refuses process isolation for Linux containers "
+        '("process isolation is invalid for Linux containers on Windows", moby 20.10 daemon/create_windows.go)',
+    },
 )

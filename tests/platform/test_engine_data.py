@@ -14,7 +14,7 @@ import pytest
 from docker.types import Mount
 
 from parity.certification.writer import report_name
-from parity.config.matrix import TargetSpec
+from parity.config.matrix import MatrixError, TargetSpec, load
 from parity.engine.contact import negotiate_api_version
 from parity.kinds import KINDS, contradiction
 from parity.platform.facts import EngineFacts
@@ -195,9 +195,23 @@ def test_platform_on_create_from_api_1_41(api_version: str, platform: str | None
 
 
 def test_declared_platform_and_isolation_win() -> None:
-    shaping = shaping_for(spec("hyperv", platform="linux/amd64", isolation="process"), "1.41")
-    assert (shaping.platform, shaping.isolation) == ("linux/amd64", "process")
+    shaping = shaping_for(spec("hyperv", platform="linux/amd64", isolation="default"), "1.41")
+    assert (shaping.platform, shaping.isolation) == ("linux/amd64", "default")
     assert shaping.container_options({"isolation": "hyperv"}) == {"isolation": "hyperv", "platform": "linux/amd64"}
+
+
+def test_process_isolation_for_a_hyperv_target_is_refused_at_load(tmp_path: Path) -> None:
+    """A Windows daemon answers "process isolation is invalid for Linux containers on
+    Windows" (moby 20.10 daemon/create_windows.go): the matrix says so before any engine."""
+    path = tmp_path / "matrix.yaml"
+    path.write_text("targets:\n  - {name: w, kind: hyperv, isolation: process}\n")
+    with pytest.raises(MatrixError) as caught:
+        load(path)
+    assert str(caught.value) == (
+        f"{path}: target 'w': isolation 'process' does not fit kind hyperv: a Windows daemon refuses process "
+        'isolation for Linux containers ("process isolation is invalid for Linux containers on Windows", '
+        "moby 20.10 daemon/create_windows.go)"
+    )
 
 
 def test_isolation_declared_for_a_linux_engine_is_refused() -> None:
