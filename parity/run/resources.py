@@ -18,8 +18,8 @@ from functools import partial
 from typing import Any
 
 import docker
-import psutil
 import docker.errors
+import psutil
 from docker.models.containers import Container
 from docker.models.networks import Network
 from docker.models.volumes import Volume
