@@ -9,7 +9,7 @@ stopped mid-test); a run killed with SIGKILL is reaped by the next run's prepara
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from types import FrameType
 from typing import Any
 
@@ -58,13 +58,21 @@ def pytest_configure_node(node: Any) -> None:
     }
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
     """Controller: remove every resource of this run, on every target that answered.
-    Runs after xdist has stopped its workers, also after Ctrl-C and SIGTERM."""
+    Runs after xdist has stopped its workers, also after Ctrl-C and SIGTERM, and also when
+    the session's own teardown raised (a fixture's cleanup cut short by Ctrl-C): a wrapper
+    sweeps in its finally. Inside the launch plugin's wrapper, so before launched engines stop."""
+    try:
+        return (yield)
+    finally:
+        if not is_worker(session.config):
+            _sweep_the_run(session)
+
+
+def _sweep_the_run(session: pytest.Session) -> None:
     config = session.config
-    if is_worker(config):
-        return
     run_id = config.stash[IDENTITY].run_id
     swept: dict[str, str] = {}
     for spec in config.stash.get(SELECTED, []):
