@@ -21,7 +21,7 @@ from parity.engine.endpoint import resolve_endpoint
 from parity.engine.errors import reason
 from parity.run.resources import ResourceScope, RunIdentity, sweep
 from parity.run.target import Target
-from plugins.state import IDENTITY, SELECTED, STATES, close_scope, is_worker
+from plugins.state import IDENTITY, INTERRUPTED, SELECTED, STATES, close_scope, is_worker
 
 SWEPT = pytest.StashKey[dict[str, str]]()
 WORKERINPUT_KEY = "parity_identity"
@@ -64,6 +64,9 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     Runs after xdist has stopped its workers, also after Ctrl-C and SIGTERM, and also when
     the session's own teardown raised (a fixture's cleanup cut short by Ctrl-C): a wrapper
     sweeps in its finally. Inside the launch plugin's wrapper, so before launched engines stop."""
+    # Before the plain hooks, which tear the fixtures of a check cut short down: pytest has
+    # set the exit status of a Ctrl-C (and of SIGTERM, turned into one above) by now.
+    session.config.stash[INTERRUPTED] = session.exitstatus == pytest.ExitCode.INTERRUPTED
     try:
         return (yield)
     finally:

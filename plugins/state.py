@@ -21,8 +21,9 @@ STATES = pytest.StashKey[dict[str, TargetState]]()  # target -> what first conta
 # target name -> why its engine stopped answering mid-run (per process: each xdist
 # worker finds out for itself, at the cost of one bounded ping)
 LOST = pytest.StashKey[dict[str, str]]()
+# set when Ctrl-C or SIGTERM stopped the run: what checks left behind is the sweep's
+INTERRUPTED = pytest.StashKey[bool]()
 WORKLOAD = pytest.StashKey[str]()  # on an item: the workload image the check ran on
-WRITTEN = pytest.StashKey[list[Path]]()  # the per-target JUnit files of this run
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -51,6 +52,8 @@ def spec_of(config: pytest.Config, name: str) -> TargetSpec:
 def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> None:
     """Remove what a scope created, unless the target's engine was lost: its resources
     are then left to the next run's reaping (the session summary says so), rather than
-    costing a failed call, and a traceback, per check."""
-    if target.name not in config.stash.get(LOST, {}):
+    costing a failed call, and a traceback, per check. After Ctrl-C or SIGTERM the
+    session's sweep removes everything of the run instead: a check cut short may have
+    made a container its scope never heard of, which keeps the scope's volume in use."""
+    if target.name not in config.stash.get(LOST, {}) and not config.stash.get(INTERRUPTED, False):
         scope.close()
