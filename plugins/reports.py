@@ -30,9 +30,11 @@ from parity.certification.matrix import ConformanceMatrix, build_matrix
 from parity.certification.results import Outcome
 from parity.certification.writer import empty_case, report_name, write_suite, xml_text
 from parity.run.target import shaping_for
-from plugins.state import IDENTITY, SELECTED, STATES, WORKLOAD, WRITTEN, is_worker, target_of
+from plugins.state import IDENTITY, SELECTED, STATES, WORKLOAD, is_worker, target_of
 
 MATRIX = pytest.StashKey[tuple[ConformanceMatrix, list[Path]]]()
+INTERRUPTED = "not run: the run was interrupted before this check finished"
+COLLECTOR = pytest.StashKey["TargetReports"]()  # the controller's collector of test reports
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,7 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
     (record_testsuite_property does not work under xdist); trylast: after junitxml's own."""
     if is_worker(config):
         return
-    config.pluginmanager.register(TargetReports(config), "parity-target-reports")
+    collector = config.stash[COLLECTOR] = TargetReports(config)
+    config.pluginmanager.register(collector, "parity-target-reports")
     xml = config.stash.get(xml_key, None)
     if xml is None:
         return
@@ -94,6 +97,9 @@ class TargetReports:
         self.cases: dict[str, dict[str, TestCase]] = defaultdict(dict)
         self.seconds: dict[tuple[str, str], float] = defaultdict(float)  # (target, nodeid) -> time
         self.images: dict[str, str] = {}  # target -> workload image id, as the checks saw it
+        # (target, nodeid) of checks that came to a verdict: their call ran, or set-up
+        # failed or skipped them; an interrupted check has none and must not read as a pass
+        self.finished: set[tuple[str, str]] = set()
         self.written: list[Path] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -108,6 +114,8 @@ class TargetReports:
         if case is None:
             case = self.cases[name][report.nodeid] = empty_case(report.nodeid)
         self.seconds[(name, report.nodeid)] += report.duration
+        if report.when == "call" or not report.passed:
+            self.finished.add((name, report.nodeid))
         case.time = round(self.seconds[(name, report.nodeid)], 3)
         text = report.longreprtext.strip()
         message = text.splitlines()[-1] if text else ""
@@ -118,12 +126,11 @@ class TargetReports:
         elif report.skipped:
             case.result = [_skipped(report)]
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def write(self) -> list[Path]:
+        """Write one JUnit file per target that ran checks; the files written."""
         option = self.config.getoption("--reports")
         folder = Path(option) if option else self.config.rootpath / "reports"
         states = self.config.stash.get(STATES, {})
-        self.config.stash[WRITTEN] = self.written
         timestamp = datetime.now(UTC).isoformat(timespec="seconds")
         for spec in self.config.stash[SELECTED]:
             cases = self.cases.get(spec.name)
@@ -145,6 +152,9 @@ class TargetReports:
                 facts=facts,
                 isolation=isolation or "",
             )
+            for nodeid, case in cases.items():
+                if (spec.name, nodeid) not in self.finished:
+                    case.result = [Skipped(INTERRUPTED, "pytest.skip")]
             path = folder / report_name(spec.name, build)
             seconds = sum(self.seconds[(spec.name, nodeid)] for nodeid in cases)
             write_suite(
@@ -156,6 +166,7 @@ class TargetReports:
                 timestamp=timestamp,
             )
             self.written.append(path)
+        return self.written
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         for path in self.written:
@@ -164,14 +175,18 @@ class TargetReports:
 
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
-    """After every plain sessionfinish (so after the JUnit files are written) and before
-    the terminal summary (which runs after the terminal reporter's own wrapper)."""
-    yield
-    config = session.config
-    files = config.stash.get(WRITTEN, [])
-    if files and not is_worker(config):
-        built = build_matrix(junit.read_all(files))
-        config.stash[MATRIX] = (built, write_matrix(built, files[0].parent))
+    """The per-target files, then the matrix from them: after every plain sessionfinish
+    and before the terminal summary (which runs after the terminal reporter's own
+    wrapper). In a finally: a session whose own teardown raised (Ctrl-C cutting a
+    fixture's cleanup short) still gets its reports."""
+    try:
+        return (yield)
+    finally:
+        collector = session.config.stash.get(COLLECTOR, None)
+        files = collector.write() if collector is not None else []
+        if files:
+            built = build_matrix(junit.read_all(files))
+            session.config.stash[MATRIX] = (built, write_matrix(built, files[0].parent))
 
 
 def _counts(counts: dict[Outcome, int]) -> str:

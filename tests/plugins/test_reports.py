@@ -5,6 +5,7 @@ matrix written next to them; the per-target terminal summary."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -207,6 +208,8 @@ def test_no_workload_output_can_lose_a_report(project: pytest.Pytester, xdist: l
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--junitxml=reports/junit.xml", "-p", "no:cacheprovider", *xdist],
         cwd=project.path,
+        # the inner run decides for itself whether it is an xdist worker, whatever this one is
+        env={key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST")},
         capture_output=True,
         timeout=300,
         check=False,
@@ -224,3 +227,45 @@ def test_no_workload_output_can_lose_a_report(project: pytest.Pytester, xdist: l
     bad = " bad\\xff\\xfe" if not xdist else ""
     assert skipped.detail == f"esc\\x1b[31m nul\\x00 bell\\x07{bad} \\ufffe"
     assert (reports / "matrix.json").is_file()
+
+
+INTERRUPTED_WITH_BROKEN_CLEANUP = """
+import pytest
+
+@pytest.fixture
+def cleanup_that_fails():
+    yield
+    raise RuntimeError("cleanup cut short")
+
+def test_passes(target):
+    pass
+
+def test_interrupted(target, cleanup_that_fails):
+    raise KeyboardInterrupt
+"""
+
+
+def test_reports_are_written_when_the_session_teardown_raises(project: pytest.Pytester) -> None:
+    """Ctrl-C mid-check leaves the check's fixtures to the session's end; a cleanup that
+    raises there must not cost the run its reports (seen in CI for the resource sweep)."""
+    (project.path / "suites" / "area" / "test_checks.py").write_text(INTERRUPTED_WITH_BROKEN_CLEANUP)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret != pytest.ExitCode.OK
+    assert "RuntimeError: cleanup cut short" in result.stdout.str() + result.stderr.str()
+    reports = project.path / "reports"
+    # the interrupt came at the second check, so only target a has results
+    assert sorted(path.name for path in reports.iterdir()) == [
+        "junit-a-unavailable.xml",
+        "matrix.html",
+        "matrix.json",
+        "matrix.md",
+    ]
+    [run] = junit.read_all([reports])
+    assert {check: (result.outcome, result.detail) for check, result in run.results.items()} == {
+        "suites/area/test_checks.py::test_passes": (Outcome.PASS, ""),
+        # interrupted in its call: no verdict, and certainly not a pass
+        "suites/area/test_checks.py::test_interrupted": (
+            Outcome.NOT_RUN,
+            "not run: the run was interrupted before this check finished",
+        ),
+    }
