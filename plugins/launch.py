@@ -34,9 +34,10 @@ def pytest_sessionstart(session: pytest.Session) -> Generator[None, None, None]:
     return (yield)
 
 
-@pytest.hookimpl(wrapper=True, trylast=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
-    """After the other plugins' session end (the sweep needs the engine): stop what we launched."""
+    """Outermost, so after every other plugin's session end (the sweep, itself a wrapper,
+    needs the engine): stop what we launched."""
     try:
         return (yield)
     finally:

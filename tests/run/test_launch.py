@@ -128,3 +128,17 @@ def test_a_launcher_that_does_not_exist_is_one_line(project: pytest.Pytester) ->
     result = project.runpytest("--target", "vm")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*target vm: launch start: cannot run './nosuch': No such file or directory"])
+
+
+def test_launched_engines_stop_after_the_sweep_and_the_reports(pytester: pytest.Pytester) -> None:
+    """The session's end is a stack of wrappers; pluggy calls the last of a hook's
+    implementations first, so the launch plugin's must come after the resources and
+    reports plugins': its stop then runs after the sweep (which needs the engine) and
+    after the reports are written."""
+    pytester.makeconftest(REPO_CONFTEST)
+    pytester.makefile(
+        ".yaml", matrix="targets:\n  - {name: a, kind: linux, engine: {url: 'unix:///nonexistent/a.sock'}}\n"
+    )
+    config = pytester.parseconfigure()
+    order = [impl.plugin_name for impl in config.pluginmanager.hook.pytest_sessionfinish.get_hookimpls()]
+    assert order.index("plugins.launch") > max(order.index("plugins.resources"), order.index("plugins.reports")), order
