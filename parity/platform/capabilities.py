@@ -24,4 +24,17 @@ CAPABILITIES: Mapping[str, str] = {
     "ipc_modes": "shares IPC namespaces between containers (--ipc container:X, shareable)",
     "sysctls": "sets namespaced sysctls (--sysctl)",
     "devices": "passes device nodes into containers (--device)",
+    "tmpfs_mounts": "mounts a tmpfs into containers (--mount type=tmpfs, --tmpfs)",
+    "file_bind_mounts": "bind-mounts a single file of the machine running pytest into a container",
+    "volume_population": "fills a new named volume with the image's content at its mount point",
+    "resource_limits": "limits a container's own memory, CPU, swap, pids, cpusets, block I/O and "
+    "rlimits (--memory, --cpus, --pids-limit, --cpuset-*, --blkio-*, --ulimit ...)",
+    "cgroupns_modes": "chooses the container's cgroup namespace (--cgroupns host|private)",
+    "init": "runs the engine's init as PID 1 (--init)",
+    "oom_score_adj": "sets the main process's OOM score adjustment (--oom-score-adj)",
+    "shm_size": "sizes the container's /dev/shm (--shm-size)",
+    "group_add": "adds supplementary groups to the main process (--group-add)",
+    "no_new_privileges": "sets no_new_privs on the main process (--security-opt no-new-privileges)",
+    "exec_user": "runs an exec as the user it names (docker exec --user)",
+    "any_signal": "sends any signal by name to a container (docker kill -s, --stop-signal)",
 }

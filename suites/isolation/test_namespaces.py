@@ -39,6 +39,7 @@ def test_sibling_containers_have_separate_namespaces(probe: Prober, resources: R
     assert namespace_ids(probe, [namespace]) != namespace_ids(sibling, [namespace])
 
 
+@pytest.mark.requires("cgroupns_modes")
 def test_cgroup_namespace_follows_the_engine_default(probe: Prober, resources: ResourceScope, target: Target) -> None:
     """The default cgroup namespace mode is private on cgroup v2 and host on cgroup v1:
     two default containers share it exactly when the engine runs cgroup v1.
@@ -51,6 +52,7 @@ def test_cgroup_namespace_follows_the_engine_default(probe: Prober, resources: R
     assert shared == (target.facts.cgroup_version == "1")
 
 
+@pytest.mark.requires("cgroupns_modes")
 def test_private_cgroup_namespace_shows_root_cgroup(resources: ResourceScope) -> None:
     """With --cgroupns private, /proc/self/cgroup shows the container's cgroup as "/".
 

@@ -20,6 +20,7 @@ def cgroup_file(target: Target, v1: str, v2: str) -> str:
     return f"/sys/fs/cgroup/{v2}" if target.facts.cgroup_version == "2" else f"/sys/fs/cgroup/{v1}"
 
 
+@pytest.mark.requires("resource_limits")
 def test_memory_limit_is_written_to_the_cgroup(observe: Observe, target: Target) -> None:
     """--memory 64m sets the container cgroup's memory limit to exactly 67108864 bytes.
 
@@ -31,6 +32,7 @@ def test_memory_limit_is_written_to_the_cgroup(observe: Observe, target: Target)
     assert limit == f"{64 * MiB}\n"
 
 
+@pytest.mark.requires("resource_limits")
 def test_memory_hog_is_oom_killed(resources: ResourceScope) -> None:
     """A process that touches 128 MiB under a 64 MiB limit (no swap) is OOM-killed: the
     container exits with 137 and inspect reports OOMKilled.
@@ -54,6 +56,7 @@ def test_memory_limit_does_not_change_meminfo(observe: Observe, target: Target) 
     assert total_kib * 1024 == target.facts.mem_total
 
 
+@pytest.mark.requires("resource_limits")
 def test_cpu_quota_is_written_to_the_cgroup(observe: Observe, target: Target) -> None:
     """--cpus 0.5 sets a CFS quota of 50000 us per 100000 us period.
 
@@ -72,6 +75,7 @@ def test_cpu_quota_is_written_to_the_cgroup(observe: Observe, target: Target) ->
         assert (quota["data"], period["data"]) == ("50000\n", "100000\n")
 
 
+@pytest.mark.requires("resource_limits")
 def test_pids_limit_stops_a_fork_bomb(observe: Observe, target: Target) -> None:
     """Under --pids-limit 32, a process can fork 31 children (32 tasks) and the next fork
     fails with EAGAIN.
@@ -104,6 +108,7 @@ def test_all_engine_cpus_are_online_and_usable(probe: Prober, target: Target) ->
     assert (cpus_in(online["data"]), nproc["affinity"]) == (target.facts.ncpu, target.facts.ncpu)
 
 
+@pytest.mark.requires("resource_limits")
 def test_cpuset_restricts_the_affinity_mask(observe: Observe, target: Target) -> None:
     """--cpuset-cpus 0 leaves exactly one CPU in the affinity mask; the kernel's online
     list still names every CPU.
@@ -202,6 +207,7 @@ def test_privileged_gets_every_capability_and_no_seccomp(observe: Observe) -> No
     assert (caps["effective"], caps["bounding"], prctl["seccomp"]) == (full, full, 0)
 
 
+@pytest.mark.requires("oom_score_adj")
 def test_oom_score_adj_option(observe: Observe) -> None:
     """--oom-score-adj 500 sets the process's oom_score_adj to exactly 500.
 
@@ -210,6 +216,7 @@ def test_oom_score_adj_option(observe: Observe) -> None:
     assert observe(("read", "/proc/self/oom_score_adj"), oom_score_adj=500)[0]["data"] == "500\n"
 
 
+@pytest.mark.requires("resource_limits")
 def test_cpu_shares_are_written_to_the_cgroup(observe: Observe, target: Target) -> None:
     """--cpu-shares 512 gives cpu.shares 512 on cgroup v1, and cpu.weight 20 on cgroup v2
     (runc maps shares to weight as 1 + (shares - 2) * 9999 / 262142).
@@ -222,6 +229,7 @@ def test_cpu_shares_are_written_to_the_cgroup(observe: Observe, target: Target) 
     assert observe(("read", path), cpu_shares=512)[0]["data"] == expected
 
 
+@pytest.mark.requires("resource_limits")
 def test_memory_reservation_is_the_soft_limit(observe: Observe, target: Target) -> None:
     """--memory-reservation 32m sets the cgroup's soft limit (v1 memory.soft_limit_in_bytes,
     v2 memory.low) to 33554432.
@@ -232,6 +240,7 @@ def test_memory_reservation_is_the_soft_limit(observe: Observe, target: Target) 
     assert observe(("read", path), mem_reservation="32m")[0]["data"] == f"{32 * MiB}\n"
 
 
+@pytest.mark.requires("resource_limits")
 def test_cpuset_mems_is_written_to_the_cgroup(observe: Observe, target: Target) -> None:
     """--cpuset-mems 0 restricts the container to memory node 0.
 
@@ -241,6 +250,7 @@ def test_cpuset_mems_is_written_to_the_cgroup(observe: Observe, target: Target) 
     assert observe(("read", path), cpuset_mems="0")[0]["data"] == "0\n"
 
 
+@pytest.mark.requires("shm_size")
 def test_shm_size_option(observe: Observe) -> None:
     """--shm-size 8m gives a /dev/shm tmpfs of exactly 8 MiB.
 
@@ -277,6 +287,7 @@ def engine_block_device(probe: Prober) -> tuple[str, str]:
     return f"/dev/{names[0]}", probe.one("read", f"/sys/block/{names[0]}/dev")["data"].strip()
 
 
+@pytest.mark.requires("resource_limits")
 def test_block_io_throttles_are_written_to_the_cgroup(probe: Prober, observe: Observe, target: Target) -> None:
     """--device-read-bps and --device-write-iops set the blkio throttles of that device
     (cgroup v1 blkio.throttle.*, cgroup v2 io.max).

@@ -70,6 +70,7 @@ def test_pid_1_survives_its_own_unhandled_signal(resources: ResourceScope) -> No
     assert (done.status, done.stderr) == (0, b"probe: kill-self SIGTERM: process survived the signal\n")
 
 
+@pytest.mark.requires("init")
 @pytest.mark.parametrize(("signal", "status"), [("SIGSEGV", 139), ("SIGABRT", 134), ("SIGKILL", 137)])
 def test_init_exits_with_128_plus_the_signal_that_killed_the_command(
     resources: ResourceScope, signal: str, status: int
@@ -136,6 +137,7 @@ def test_stop_kills_after_the_timeout(resources: ResourceScope) -> None:
     assert elapsed >= 2.0
 
 
+@pytest.mark.requires("any_signal")
 def test_stop_signal_option(resources: ResourceScope) -> None:
     """--stop-signal SIGUSR1 makes docker stop send SIGUSR1 instead of SIGTERM.
 
@@ -150,6 +152,7 @@ def test_stop_signal_option(resources: ResourceScope) -> None:
     assert (container.logs(), container.attrs["State"]["ExitCode"]) == (b"SIGUSR1\n", 0)
 
 
+@pytest.mark.requires("any_signal")
 def test_kill_delivers_the_named_signal_to_pid_1(resources: ResourceScope) -> None:
     """docker kill -s SIGHUP delivers SIGHUP to the main process, which keeps running.
 
@@ -162,6 +165,7 @@ def test_kill_delivers_the_named_signal_to_pid_1(resources: ResourceScope) -> No
     assert container.attrs["State"]["Running"] is True
 
 
+@pytest.mark.requires("init")
 def test_init_runs_docker_init_as_pid_1(resources: ResourceScope) -> None:
     """--init runs the engine's init (docker-init) as PID 1, with the command after "--".
 
@@ -173,7 +177,7 @@ def test_init_runs_docker_init_as_pid_1(resources: ResourceScope) -> None:
     assert cmdline == f"/sbin/docker-init\x00--\x00{PROBE_PATH}\x00idle\x00"
 
 
-@pytest.mark.parametrize(("init", "zombies"), [(True, 0), (False, 1)])
+@pytest.mark.parametrize(("init", "zombies"), [pytest.param(True, 0, marks=pytest.mark.requires("init")), (False, 1)])
 def test_orphans_are_reaped_only_with_init(resources: ResourceScope, init: bool, zombies: int) -> None:
     """An orphaned process that exits is reaped by --init's PID 1; a main process that
     does not wait for it leaves it a zombie.
@@ -301,6 +305,7 @@ def test_argv_is_passed_byte_exact(resources: ResourceScope) -> None:
     assert [a.encode("latin-1") for a in json.loads(done.stdout)[0]["argv"]] == [a.encode() for a in arguments]
 
 
+@pytest.mark.requires("exec_user")
 def test_exec_environment_user_and_working_directory(probe: Prober) -> None:
     """docker exec runs with the given environment, user and working directory.
 

@@ -71,6 +71,7 @@ def test_user_by_name_takes_ids_and_groups_from_the_image(observe: Observe) -> N
     assert (ids["uid"], ids["euid"], ids["gid"], ids["egid"], ids["groups"]) == (1000, 1000, 1000, 1000, [1000, 2000])
 
 
+@pytest.mark.requires("group_add")
 def test_numeric_user_and_group_add(observe: Observe) -> None:
     """--user UID:GID sets exactly those ids; --group-add adds a supplementary group.
 

@@ -9,6 +9,7 @@ from parity.workload.probe import Prober
 from plugins.workload import Observe
 
 
+@pytest.mark.requires("resource_limits")
 @pytest.mark.parametrize(
     ("name", "soft", "hard"),
     [

@@ -135,6 +135,7 @@ def test_no_new_privileges_is_off_by_default(probe: Prober) -> None:
     assert probe.one("prctl")["no_new_privs"] == 0
 
 
+@pytest.mark.requires("no_new_privileges")
 def test_no_new_privileges_option_sets_the_bit(observe: Observe) -> None:
     """--security-opt no-new-privileges sets no_new_privs to 1 for the container process.
 

@@ -43,10 +43,9 @@ class Mounts:
 
 
 def mount_options(target: Target, host_dir: Path, volume: str, read_only: bool = False) -> list[Mount]:
-    mounts = [
-        Mount("/m/volume", volume, type="volume", read_only=read_only),
-        Mount("/m/tmpfs", None, type="tmpfs", read_only=read_only),
-    ]
+    mounts = [Mount("/m/volume", volume, type="volume", read_only=read_only)]
+    if target.supports("tmpfs_mounts"):
+        mounts.append(Mount("/m/tmpfs", None, type="tmpfs", read_only=read_only))
     if target.supports("bind_mounts"):
         mounts.append(Mount("/m/bind", str(host_dir), type="bind", read_only=read_only))  # mapped by the scope
     return mounts
@@ -72,7 +71,8 @@ def mounts(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture(params=KINDS)
 def kind(request: pytest.FixtureRequest, target: Target) -> str:
-    """The kind of storage a check runs on; bind needs the bind_mounts capability."""
-    if request.param == "bind" and not target.supports("bind_mounts"):
-        not_applicable(f"target {target.name} does not declare bind_mounts")
+    """The kind of storage a check runs on; bind and tmpfs need their capabilities."""
+    needs = {"bind": "bind_mounts", "tmpfs": "tmpfs_mounts"}.get(request.param)
+    if needs is not None and not target.supports(needs):
+        not_applicable(f"target {target.name} does not declare {needs}")
     return str(request.param)

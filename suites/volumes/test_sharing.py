@@ -147,6 +147,7 @@ def test_named_volume_content_survives_container_removal(resources: ResourceScop
     assert (content["data"], stat["perm"]) == ("persisted", 0o600)
 
 
+@pytest.mark.requires("volume_population")
 def test_empty_volume_is_populated_from_the_image(resources: ResourceScope) -> None:
     """An empty named volume mounted over a folder of the image gets the folder's content
     and ownership (the workload's /home/parity belongs to 1000:1000).
@@ -159,6 +160,7 @@ def test_empty_volume_is_populated_from_the_image(resources: ResourceScope) -> N
     assert (stat["uid"], stat["gid"], stat["perm"]) == (1000, 1000, 0o755)
 
 
+@pytest.mark.requires("tmpfs_mounts")
 def test_tmpfs_size_and_mode_options(observe_tmpfs: Prober) -> None:
     """--tmpfs /scratch:size=1m,mode=1770 gives a 1 MiB tmpfs whose root has mode 1770.
 
@@ -168,6 +170,7 @@ def test_tmpfs_size_and_mode_options(observe_tmpfs: Prober) -> None:
     assert (stat["perm"], statfs["type"], statfs["blocks"] * statfs["bsize"]) == (0o1770, 0x01021994, 1024 * 1024)
 
 
+@pytest.mark.requires("tmpfs_mounts")
 def test_tmpfs_size_limit_refuses_writes_with_enospc(observe_tmpfs: Prober) -> None:
     """Writing past a tmpfs's size fails with ENOSPC.
 
@@ -182,7 +185,14 @@ def observe_tmpfs(resources: ResourceScope) -> Prober:
     return Prober(resources.container(tmpfs={"/scratch": "size=1m,mode=1770"}))
 
 
-@pytest.mark.parametrize("where", ["/m/bind", "/m/volume", "/m/tmpfs"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param("/m/bind", marks=bind_only),
+        "/m/volume",
+        pytest.param("/m/tmpfs", marks=pytest.mark.requires("tmpfs_mounts")),
+    ],
+)
 def test_read_only_mounts_refuse_writes_with_erofs(
     resources: ResourceScope, target: Target, mounts: Mounts, where: str
 ) -> None:
@@ -193,8 +203,6 @@ def test_read_only_mounts_refuse_writes_with_erofs(
     Source: Docker docs "Bind mounts" / "Volumes" / "tmpfs mounts" (readonly option);
     open(2) EROFS.
     """
-    if where == "/m/bind" and not target.supports("bind_mounts"):
-        not_applicable(f"target {target.name} does not declare bind_mounts")
     container = resources.container(mounts=mount_options(target, mounts.host_dir, mounts.volume, read_only=True))
     name = uuid.uuid4().hex
     attempt = Prober(container).one("open", f"{where}/{name}", "O_WRONLY|O_CREAT", "0644")
@@ -203,6 +211,7 @@ def test_read_only_mounts_refuse_writes_with_erofs(
     assert (writable.ok, writable.errno) == (True, None)
 
 
+@pytest.mark.requires("file_bind_mounts")
 @bind_only
 def test_single_file_bind_mount(resources: ResourceScope, tmp_path: Path) -> None:
     """A single host file can be bind-mounted; the container reads its content and its

@@ -176,7 +176,7 @@ def test_requires_skips_as_not_applicable_before_contacting_the_engine(project: 
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         [
-            "SKIPPED [[]1[]] *: not applicable: target c does not declare host_network (runs containers with --network host)"
+            "SKIPPED [[]1[]] *: not applicable: target c does not declare host_network (runs containers with --network host): a Windows daemon has no host network (moby runconfig/hostconfig_windows.go; moby#38166)"
         ]
     )
 
@@ -222,3 +222,14 @@ def test_silent_engine_is_bounded(pytester: pytest.Pytester, tmp_path: Path) -> 
         result = pytester.runpytest("-rs", "-k", "one")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines([f"SKIPPED *: target s is not available: {engine.url}: no answer within 1 s"])
+
+
+def test_a_hyperv_leg_with_an_unreachable_engine_fails(project: pytest.Pytester) -> None:
+    """What the nightly hyperv leg runs (-m hyperv --target NAME): a dead engine is a red
+    night, each check failing in one line, never a green run of skips."""
+    result = project.runpytest("-m", "hyperv", "--target", "c", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("errors", 0) + outcomes.get("failed", 0) > 0
+    assert "passed" not in outcomes
+    result.stdout.fnmatch_lines(["*target c: unix:///nonexistent/c.sock: no such socket (is the engine running?)*"])
