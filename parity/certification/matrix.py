@@ -42,12 +42,13 @@ class ConformanceMatrix:
         found = Counter(self.cell(check, column).outcome for checks in self.areas.values() for check in checks)
         return {outcome: found[outcome] for outcome in Outcome}
 
-    def top_divergences(self, column: Column, limit: int = 3) -> list[tuple[str, str, int]]:
-        """(reason, reference, checks) of a column's known divergences, most checks first."""
+    def top_divergences(
+        self, column: Column, limit: int = 3, outcome: Outcome = Outcome.DIVERGENCE
+    ) -> list[tuple[str, str, int]]:
+        """(reason, reference, checks) of a column's known divergences (or of another
+        outcome with a row: fixed, documented but not observed), most checks first."""
         found = Counter(
-            (result.reason, result.reference)
-            for result in column.run.results.values()
-            if result.outcome == Outcome.DIVERGENCE
+            (result.reason, result.reference) for result in column.run.results.values() if result.outcome == outcome
         )
         ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
         return [(reason, reference, count) for (reason, reference), count in ranked[:limit]]

@@ -43,6 +43,7 @@ SYMBOL = {
     Outcome.ERROR: "!",
     Outcome.DIVERGENCE: "≈",
     Outcome.FIXED: "★",
+    Outcome.UNOBSERVED: "◇",
     Outcome.NOT_APPLICABLE: "⊘",
     Outcome.NOT_RUN: "○",
 }
@@ -52,6 +53,7 @@ LABEL = {
     Outcome.ERROR: "ERROR",
     Outcome.DIVERGENCE: "known divergence",
     Outcome.FIXED: "FIXED divergence",
+    Outcome.UNOBSERVED: "documented, not observed",
     Outcome.NOT_APPLICABLE: "n/a",
     Outcome.NOT_RUN: "not run",
 }
@@ -61,6 +63,7 @@ MEANING = {
     Outcome.ERROR: "could not be checked: its set-up or clean-up failed",
     Outcome.DIVERGENCE: "differs, as divergences.yaml expects, for the reason and reference given",
     Outcome.FIXED: "a known divergence that now passes: remove its row from divergences.yaml",
+    Outcome.UNOBSERVED: "passes, although a document says it differs: the row was never observed on this platform",
     Outcome.NOT_APPLICABLE: "the target lacks a capability the check needs",
     Outcome.NOT_RUN: "the target was unavailable, or the check was not selected",
 }
@@ -70,6 +73,7 @@ CSS_CLASS = {
     Outcome.ERROR: "error",
     Outcome.DIVERGENCE: "divergence",
     Outcome.FIXED: "fixed",
+    Outcome.UNOBSERVED: "unobserved",
     Outcome.NOT_APPLICABLE: "na",
     Outcome.NOT_RUN: "notrun",
 }
@@ -99,6 +103,7 @@ td.o { min-width: 9em; max-width: 22em; }
 .divergence { background: #fff3c4; }
 .divergence .label { font-style: italic; }
 .fixed { background: #dbe8ff; border: 2px double #1d4fa8; }
+.unobserved { background: #eef6ee; border: 1px dashed #5a8a5a; }
 .na { background: #ededed; color: #333; }
 .na .label { font-weight: normal; }
 .notrun { background: #fff; color: #555; border-style: dotted; }

@@ -2,8 +2,9 @@
 
 Each row of ``divergences.yaml`` names a check (its file and function, optionally the
 values of its own parameters), the target kinds it applies to, why it diverges and a
-public reference. Rows are applied as strict xfail, so a platform that gets fixed
-shows up as a failure until its row is removed.
+public reference. Observed rows are applied as strict xfail, so a platform that gets fixed
+shows up as a failure until its row is removed; rows known from documents only are
+applied as non-strict xfail and a pass is reported as "documented, not observed".
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class Divergence(BaseModel):
     kinds: tuple[KindName, ...] = Field(min_length=1)
     reason: str = Field(min_length=10)
     reference: str = Field(min_length=5)  # a public issue, document or man page
+    # where and when the divergence was seen, e.g. "Windows Server 26100.1, 2026-11-02".
+    # An observed row is a strict xfail: a fix fails the run until the row goes. A row
+    # known from documents only is not strict: when the check passes, reports say
+    # "documented, not observed" instead of failing the run.
+    observed: str = ""
 
     def xfail_reason(self) -> str:
         """The strict xfail's reason; reports read it back with parse_xfail_reason."""

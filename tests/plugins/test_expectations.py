@@ -41,15 +41,18 @@ divergences:
     kinds: [hyperv]
     reason: fails on hyperv for a documented reason
     reference: moby/moby#1
+    observed: a test host, 2026-12-02
   - check: test_checks.py::test_passes
     kinds: [hyperv]
     reason: was broken on hyperv, now fixed
     reference: moby/moby#2
+    observed: a test host, 2026-12-02
   - check: test_checks.py::test_on
     params: {where: bind}
     kinds: [linux, hyperv]
     reason: bind mounts differ everywhere here
     reference: moby/moby#3
+    observed: a test host, 2026-12-02
 """
 
 

@@ -57,10 +57,12 @@ divergences:
     kinds: [hyperv]
     reason: bind mounts lose this on hyperv
     reference: https://example.invalid/issues/3
+    observed: a test host, 2026-12-02
   - check: suites/area/test_checks.py::test_fixed
     kinds: [hyperv]
     reason: was broken on hyperv, fixed since
     reference: moby/moby#2
+    observed: a test host, 2026-12-02
 """
 
 
@@ -146,6 +148,45 @@ def test_matrix_and_terminal_summary_at_the_end_of_a_run(project: pytest.Pyteste
     }
     page = (project.path / "reports" / "matrix.html").read_text()
     assert '<a href="https://example.invalid/issues/3">' in page
+
+
+def test_a_documented_row_that_passes_is_reported_not_failed(project: pytest.Pytester) -> None:
+    """A row never observed on the platform (no 'observed') is a non-strict xfail: when the
+    check passes, the run does not fail, and the reports say "documented, not observed"."""
+    project.makefile(
+        ".yaml",
+        divergences="""
+divergences:
+  - check: suites/area/test_checks.py::test_fixed
+    kinds: [hyperv]
+    reason: a document says this differs on hyperv
+    reference: moby/moby#4
+  - check: suites/area/test_checks.py::test_diverges
+    params: {where: bind}
+    kinds: [hyperv]
+    reason: a document says bind mounts lose this
+    reference: moby/moby#5
+""",
+    )
+    result = project.runpytest("-p", "no:cacheprovider", "-k", "not test_fails")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=8, skipped=1, xfailed=1, xpassed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "win-insider (hyperv, build unavailable): 2 pass, 1 known divergence, 1 documented, not observed, "
+            "1 not applicable",
+            "  known divergence, 1 check: a document says bind mounts lose this (moby/moby#5)",
+            "  documented, not observed, 1 check: a document says this differs on hyperv (moby/moby#4)",
+        ]
+    )
+    [run] = [run for run in junit.read_all([project.path / "reports"]) if run.target == "win-insider"]
+    fixed = run.results["suites/area/test_checks.py::test_fixed"]
+    assert (fixed.outcome, fixed.reason, fixed.reference) == (
+        Outcome.UNOBSERVED,
+        "a document says this differs on hyperv",
+        "moby/moby#4",
+    )
+    assert junit.problems(next((project.path / "reports").glob("junit-win-insider-*.xml"))) == []
 
 
 def test_merge_command_reads_the_reports_folder(project: pytest.Pytester) -> None:
