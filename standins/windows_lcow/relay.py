@@ -403,6 +403,13 @@ class _Handler(socketserver.StreamRequestHandler):
                     keep=True,
                 )
             return None
+        if action == "start" and method == "POST":
+            container = self.server.backend.inspect(ref)
+            not_started = rules.check_start(container) if container is not None else None
+            if not_started is not None:
+                self._read_body(request)
+                return self._refuse(not_started, keep=True)
+            return None
         if action == "top" and method == "GET":
             try:
                 rules.check_top(request.query.get("ps_args", ""))

@@ -669,3 +669,17 @@ def plan_network_create(body: JSON) -> JSON:
     if str(out.get("Driver") or "").lower() == "nat":
         out["Driver"] = "bridge"
     return out
+
+
+# --- start ----------------------------------------------------------------------------------------------
+
+
+def check_start(container: JSON) -> Refusal | None:
+    """On Windows "host" is no network mode, just a network name (api/types/container
+    hostconfig_windows.go: IsHost is false), and no network of that name exists: create
+    accepts it, start fails to find it (daemon/container_operations.go connectToNetwork,
+    FindNetwork; moby#38166: "network host not found")."""
+    mode = str(((container.get("HostConfig") or {}).get("NetworkMode")) or "")
+    if mode == "host":
+        return Refusal(404, "network host not found", "daemon/container_operations.go connectToNetwork")
+    return None

@@ -27,8 +27,8 @@ def error_of(tmp_path: Path, text: str) -> str:
 
 def test_shipped_matrix_is_valid() -> None:
     matrix = load(REPO / "matrix.yaml")
-    assert matrix.names() == ["local", "mobyvm"]
-    assert [t.kind for t in matrix.targets] == ["linux", "mobyvm"]
+    assert matrix.names() == ["local", "mobyvm", "windows-lcow"]
+    assert [t.kind for t in matrix.targets] == ["linux", "mobyvm", "hyperv"]
     vm = matrix.targets[1].launch
     assert vm is not None
     assert vm.folder == REPO

@@ -226,3 +226,11 @@ def test_share_mapping() -> None:
     assert share.to_linux("C:/parity/tmp/x/") == "/tmp/x"
     assert share.to_linux("D:\\other") is None
     assert share.to_windows("/tmp/x") == "C:\\parity\\tmp\\x"
+
+
+def test_host_network_is_not_found_at_start() -> None:
+    """Windows knows no host network mode: start fails as moby#38166 shows."""
+    refusal = rules.check_start({"HostConfig": {"NetworkMode": "host"}})
+    assert refusal is not None
+    assert (refusal.status, refusal.message) == (404, "network host not found")
+    assert rules.check_start({"HostConfig": {"NetworkMode": "bridge"}}) is None
