@@ -17,7 +17,6 @@ import filelock
 import pytest
 import requests.exceptions
 
-from parity import kinds
 from parity.certification.results import NOT_APPLICABLE
 from parity.engine import guard
 from parity.engine.contact import unreachable
@@ -167,12 +166,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     declared = spec.capability_set()
     for needed in (cap for mark in item.iter_markers("requires") for cap in mark.args):
         if not declared[needed]:
-            # the kind's reason, unless the target itself took the capability away
-            why = "" if needed in spec.capabilities else kinds.get(spec.kind).missing.get(needed, "")
-            pytest.skip(
-                f"{NOT_APPLICABLE}target {name} does not declare {needed} ({CAPABILITIES[needed]})"
-                + (f": {why}" if why else "")
-            )
+            pytest.skip(f"{NOT_APPLICABLE}{spec.why_missing(needed)}")
     lost = item.config.stash.get(LOST, {}).get(name)
     if lost is not None:
         pytest.fail(f"target {name}: engine lost mid-run: {lost}", pytrace=False)

@@ -165,6 +165,13 @@ class TargetSpec(_Strict):
     def capability_set(self) -> dict[str, bool]:
         return kinds.get(self.kind).capabilities(self.capabilities)
 
+    def why_missing(self, capability: str) -> str:
+        """Why this target lacks a capability, for a not-applicable: what it promises, and
+        the kind's reason unless the target itself took it away."""
+        why = "" if capability in self.capabilities else kinds.get(self.kind).missing.get(capability, "")
+        said = f"target {self.name} does not declare {capability} ({CAPABILITIES[capability]})"
+        return f"{said}: {why}" if why else said
+
     def engine_path(self, host_path: str) -> str:
         """Where the engine sees ``host_path``: the longest matching mapping wins."""
         best: PathMapping | None = None

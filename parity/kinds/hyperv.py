@@ -51,6 +51,7 @@ KIND = Kind(
         "shm_size": _DROPPED,
         "group_add": _DROPPED,
         "no_new_privileges": _DROPPED + " (SecurityOpt)",
+        "seccomp": _DROPPED + " (no seccomp profile reaches the utility VM)",
         "tmpfs_mounts": 'a Windows daemon refuses type=tmpfs ("mount type unknown", moby 20.10 '
         "volume/mounts/windows_parser.go validateMountConfigReg) and drops --tmpfs (daemon/oci_windows.go)",
         "file_bind_mounts": 'a Windows daemon refuses a file as a bind source ("source path must be a '

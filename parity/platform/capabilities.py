@@ -34,6 +34,7 @@ CAPABILITIES: Mapping[str, str] = {
     "oom_score_adj": "sets the main process's OOM score adjustment (--oom-score-adj)",
     "shm_size": "sizes the container's /dev/shm (--shm-size)",
     "group_add": "adds supplementary groups to the main process (--group-add)",
+    "seccomp": "applies a seccomp profile to containers (the default one, --security-opt seccomp=...)",
     "no_new_privileges": "sets no_new_privs on the main process (--security-opt no-new-privileges)",
     "exec_user": "runs an exec as the user it names (docker exec --user)",
     "any_signal": "sends any signal by name to a container (docker kill -s, --stop-signal)",

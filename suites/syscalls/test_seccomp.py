@@ -12,6 +12,8 @@ from suites.verdicts import not_applicable
 
 @pytest.fixture
 def seccomp_profile(target: Target) -> str:
+    if not target.supports("seccomp"):
+        not_applicable(target.spec.why_missing("seccomp"))
     profile = target.facts.seccomp_profile
     if profile is None:
         not_applicable(f"engine of {target.name} reports no seccomp support (SecurityOptions)")

@@ -74,5 +74,5 @@ def kind(request: pytest.FixtureRequest, target: Target) -> str:
     """The kind of storage a check runs on; bind and tmpfs need their capabilities."""
     needs = {"bind": "bind_mounts", "tmpfs": "tmpfs_mounts"}.get(request.param)
     if needs is not None and not target.supports(needs):
-        not_applicable(f"target {target.name} does not declare {needs}")
+        not_applicable(target.spec.why_missing(needs))
     return str(request.param)
