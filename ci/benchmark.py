@@ -125,7 +125,7 @@ def matrix_file(folder: Path, urls: dict[str, str]) -> Path:
         # an engine in its own network namespace publishes ports on that namespace's
         # loopback; this machine's runc cannot grant --privileged
         lines += [f"  - name: {name}", "    kind: linux", f"    engine: {{url: '{url}'}}",
-                  "    capabilities: {published_ports: false, privileged: false}"]  # fmt: skip
+                  "    capabilities: {published_ports: {supported: false, because: an engine in its own network namespace publishes on the loopback of that namespace}, privileged: {supported: false, because: runc on this machine cannot grant --privileged}}"]  # fmt: skip
     path.write_text("\n".join(lines) + "\n")
     return path
 

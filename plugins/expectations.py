@@ -1,4 +1,5 @@
-"""Known divergences (divergences.yaml) applied as strict xfail, per target kind.
+"""Known divergences (divergences.yaml) applied as xfail where a target's platform facts
+match a row: strict for observed rows, not strict for rows known from documents only.
 
 A row speaks of the check's own assertion: it applies to a failure of the call phase
 only. An error in set-up or tear-down (a fixture the platform refused, a lost engine)
@@ -13,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.config.divergences import Divergence, DivergenceError, find, load
-from plugins.state import spec_of, target_of
-
-ROWS = pytest.StashKey[tuple[Divergence, ...]]()
+from parity.config.divergences import DivergenceError, find, load
+from parity.platform.fact_table import FactValue
+from plugins.state import ROWS, SELECTED, STATES, facts_of, rows_applying, target_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +37,26 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which rows each target's facts select: a row no target matches is not used."""
+    rows = config.stash.get(ROWS, ())
+    states = config.stash.get(STATES, {})
+    lines: list[str] = []
+    if not rows:
+        return lines
+    for spec in config.stash[SELECTED]:
+        state = states.get(spec.name)
+        if state is None or state.facts is None:
+            continue
+        applied = rows_applying(config, spec.name)
+        conditions = sorted({row.describe_when() for row in applied})
+        lines.append(
+            f"  {spec.name}: {len(applied)} of {len(rows)} known divergences apply"
+            + (f" (when {'; '.join(conditions)})" if conditions else "")
+        )
+    return lines
+
+
 def check_function(item: pytest.Item) -> str:
     """'suites/<file>.py::<function>' of a test item, independent of its parameters."""
     path = item.nodeid.split("::", 1)[0]
@@ -47,12 +67,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rows = config.stash[ROWS]
     if not rows:
         return
+    tables: dict[str, dict[str, FactValue]] = {}
     for item in items:
         name = target_of(item)
         if name is None:
             continue
+        if name not in tables:
+            tables[name] = facts_of(config, name)
         params = item.callspec.params  # type: ignore[attr-defined]  # an item with a target is parametrized
-        row = find(rows, check_function(item), params, spec_of(config, name).kind)
+        row = find(rows, check_function(item), params, tables[name])
         if row is not None:
             item.add_marker(pytest.mark.xfail(reason=row.xfail_reason(), strict=bool(row.observed)))
 

@@ -18,6 +18,7 @@ from _pytest.mark.expression import Expression
 from parity import kinds
 from parity.config.matrix import MatrixError, load
 from parity.platform.capabilities import CAPABILITIES
+from parity.platform.fact_table import VERSION_FACTS
 from plugins.state import MATRIX_PATH, SELECTED
 
 
@@ -47,6 +48,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "requires(*capabilities): not applicable to targets that do not declare these capabilities "
         f"({', '.join(sorted(CAPABILITIES))})",
+    )
+    config.addinivalue_line(
+        "markers",
+        "since(fact, version, source, params={}): a behaviour Linux or Docker added in that version "
+        f"(fact: one of {', '.join(sorted(VERSION_FACTS))}); not applicable on a target whose fact is "
+        "below it, for the check's parameters given in params",
     )
     option = config.getoption("--matrix")
     path = Path(option) if option else config.rootpath / "matrix.yaml"

@@ -30,7 +30,7 @@ from parity.certification.matrix import ConformanceMatrix, build_matrix
 from parity.certification.results import UNOBSERVED_MARK, Outcome
 from parity.certification.writer import empty_case, report_name, write_suite, xml_text
 from parity.run.target import shaping_for
-from plugins.state import IDENTITY, SELECTED, STATES, WORKLOAD, is_worker, target_of
+from plugins.state import IDENTITY, SELECTED, STATES, WORKLOAD, facts_of, is_worker, rows_applying, target_of
 
 MATRIX = pytest.StashKey[tuple[ConformanceMatrix, list[Path]]]()
 INTERRUPTED = "not run: the run was interrupted before this check finished"
@@ -154,6 +154,14 @@ class TargetReports:
                 workload_image=self.images.get(spec.name, ""),
                 facts=facts,
                 isolation=isolation or "",
+                platform={
+                    **properties.platform_properties(
+                        facts_of(self.config, spec.name), state.observed.unobserved if state else ""
+                    ),
+                    properties.DIVERGENCES_APPLIED: json.dumps(
+                        [row.describe() for row in rows_applying(self.config, spec.name)]
+                    ),
+                },
             )
             for nodeid, case in cases.items():
                 if (spec.name, nodeid) not in self.finished:

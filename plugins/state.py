@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from parity.config.divergences import Divergence, applying
 from parity.config.matrix import TargetSpec
+from parity.platform.fact_table import FactValue
 from parity.run.launch import LaunchResult
 from parity.run.resources import ResourceScope, RunIdentity
-from parity.run.target import Target, TargetState
+from parity.run.target import Target, TargetState, fact_table_of
 
 MATRIX_PATH = pytest.StashKey[Path]()  # the matrix file of this run
 SELECTED = pytest.StashKey[list[TargetSpec]]()  # the targets this run covers, in order
@@ -23,6 +25,7 @@ STATES = pytest.StashKey[dict[str, TargetState]]()  # target -> what first conta
 LOST = pytest.StashKey[dict[str, str]]()
 # set when Ctrl-C or SIGTERM stopped the run: what checks left behind is the sweep's
 INTERRUPTED = pytest.StashKey[bool]()
+ROWS = pytest.StashKey[tuple[Divergence, ...]]()  # the known divergences of this run (divergences.yaml)
 WORKLOAD = pytest.StashKey[str]()  # on an item: the workload image the check ran on
 
 
@@ -57,3 +60,14 @@ def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> 
     made a container its scope never heard of, which keeps the scope's volume in use."""
     if target.name not in config.stash.get(LOST, {}) and not config.stash.get(INTERRUPTED, False):
         scope.close()
+
+
+def facts_of(config: pytest.Config, name: str) -> dict[str, FactValue]:
+    """The platform facts of a selected target (empty before contact or when it is unavailable)."""
+    state = config.stash.get(STATES, {}).get(name)
+    return {} if state is None else fact_table_of(spec_of(config, name), state)
+
+
+def rows_applying(config: pytest.Config, name: str) -> tuple[Divergence, ...]:
+    """The known divergences whose facts hold on a target: the only rows its run uses."""
+    return applying(config.stash.get(ROWS, ()), facts_of(config, name))

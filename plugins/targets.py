@@ -23,6 +23,7 @@ from parity.engine.contact import unreachable
 from parity.engine.endpoint import resolve_endpoint
 from parity.engine.errors import connection_failed, reason
 from parity.platform.capabilities import CAPABILITIES
+from parity.platform.fact_table import VERSION_FACTS, unmet_precondition, version_tuple
 from parity.run.target import KindMismatch, Target, TargetState, contact_all
 from parity.workload.image import WorkloadError
 from plugins.state import (
@@ -34,6 +35,7 @@ from plugins.state import (
     STATES,
     WORKLOAD,
     explicitly_selected,
+    facts_of,
     is_worker,
     spec_of,
     target_of,
@@ -91,7 +93,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             f"kernel {f.kernel_version}, build {f.build()}"
             + (f", isolation {f.isolation}" if f.isolation else "")
             + (f", cgroup v{f.cgroup_version}" if f.cgroup_version else "")
+            + (f" ({f.cgroup_driver})" if f.cgroup_driver else "")
+            + (f", storage {f.storage_driver}" if f.storage_driver else "")
         )
+        seen = state.observed
+        if seen.unobserved:
+            lines.append(f"    containers: {seen.unobserved}")
+        else:
+            mounts = "; ".join(f"{kind} {mount}" for kind, mount in seen.storage.items())
+            lines.append(f"    containers see: kernel {seen.kernel}; {mounts}")
         if launched is not None:
             lines.append(f"    launched: {launched.line}")
         if state.reaped:
@@ -108,6 +118,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for name in mark.args:
                 if name not in CAPABILITIES:
                     raise pytest.UsageError(f"{item.nodeid}: requires({name!r}): unknown capability")
+        for mark in item.iter_markers("since"):
+            if len(mark.args) != 3 or mark.args[0] not in VERSION_FACTS or version_tuple(str(mark.args[1])) is None:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: since{mark.args!r}: write since(fact, version, source) with fact one of "
+                    f"{', '.join(sorted(VERSION_FACTS))} and a version like '6.6'"
+                )
         for mark in item.iter_markers("permits"):
             for name in mark.args:
                 if name not in guard.HAZARDS:
@@ -167,6 +183,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for needed in (cap for mark in item.iter_markers("requires") for cap in mark.args):
         if not declared[needed]:
             pytest.skip(f"{NOT_APPLICABLE}{spec.why_missing(needed)}")
+    params = item.callspec.params  # type: ignore[attr-defined]  # an item with a target is parametrized
+    for mark in item.iter_markers("since"):
+        wanted: dict[str, object] = mark.kwargs.get("params", {})
+        if all(params.get(key) == value for key, value in wanted.items()):
+            unmet = unmet_precondition(facts_of(item.config, name), *mark.args)
+            if unmet is not None:
+                pytest.skip(f"{NOT_APPLICABLE}target {name}: {unmet}")
     lost = item.config.stash.get(LOST, {}).get(name)
     if lost is not None:
         pytest.fail(f"target {name}: engine lost mid-run: {lost}", pytrace=False)

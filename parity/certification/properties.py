@@ -7,6 +7,9 @@ the run and a map of the run's targets to their kinds, so each test can be told 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from parity.platform.fact_table import FactValue
 from parity.platform.facts import EngineFacts
 
 # per-target files: one <testsuite> per target
@@ -18,6 +21,10 @@ ADDRESS = "address"
 UNAVAILABLE = "unavailable"
 WORKLOAD_IMAGE = "workload.image"
 ISOLATION = "isolation"  # what the target's containers run under (LCOW: always Hyper-V)
+
+PLATFORM = "platform."  # + a fact's name (parity.platform.fact_table.FACTS)
+PLATFORM_UNOBSERVED = "platform.unobserved"  # why containers could not be observed
+DIVERGENCES_APPLIED = "divergences.applied"  # rows of divergences.yaml whose facts held, as JSON
 
 # pytest's own --junitxml file: one suite for every target
 TARGETS = "parity.targets"  # {"target": "kind", ...} as JSON
@@ -52,6 +59,16 @@ def engine_properties(facts: EngineFacts) -> dict[str, str]:
     }
 
 
+def platform_properties(facts: Mapping[str, FactValue], unobserved: str) -> dict[str, str]:
+    """The platform facts the run judged the target by (lists joined with commas)."""
+    written = {
+        f"{PLATFORM}{name}": value if isinstance(value, str) else ",".join(value) for name, value in facts.items()
+    }
+    if unobserved:
+        written[PLATFORM_UNOBSERVED] = unobserved
+    return written
+
+
 def suite_properties(
     *,
     target: str,
@@ -63,6 +80,7 @@ def suite_properties(
     workload_image: str,
     facts: EngineFacts | None,
     isolation: str,
+    platform: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """A per-target suite's properties, in the order they are written; empty ones left out."""
     written = {
@@ -77,4 +95,5 @@ def suite_properties(
     if facts is not None:
         written.update(engine_properties(facts))
         written[ISOLATION] = isolation or facts.isolation
+        written.update(platform or {})
     return {key: value for key, value in written.items() if value}

@@ -1,8 +1,9 @@
-"""Known divergences: checks expected to fail on some kinds of target, as data.
+"""Known divergences: checks expected to fail on some platforms, as data.
 
 Each row of ``divergences.yaml`` names a check (its file and function, optionally the
-values of its own parameters), the target kinds it applies to, why it diverges and a
-public reference. Observed rows are applied as strict xfail, so a platform that gets fixed
+values of its own parameters), when it applies in terms of platform facts
+(parity.platform.fact_table: the bind mount's file system, the isolation, the engine
+version...), why it diverges and a public reference. Observed rows are applied as strict xfail, so a platform that gets fixed
 shows up as a failure until its row is removed; rows known from documents only are
 applied as non-strict xfail and a pass is reported as "documented, not observed".
 """
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from parity.config.matrix import KindName
+from parity import kinds
+from parity.platform.fact_table import FACTS, LIST_FACTS, VERSION_FACTS, FactValue, version_below
 
 XFAIL_PREFIX = "known divergence: "
 _XFAIL_REASON = re.compile(r"^" + re.escape(XFAIL_PREFIX) + r"(?P<reason>.+) \((?P<reference>[^()]+)\)$", re.DOTALL)
@@ -34,12 +36,54 @@ class DivergenceError(Exception):
     """An unusable divergences file; the message is one line."""
 
 
+class Bound(BaseModel):
+    """A condition on a version fact (below, at_least) or a list fact (has, lacks)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    below: str | None = Field(default=None, pattern=r"^\d+(\.\d+)*$")
+    at_least: str | None = Field(default=None, pattern=r"^\d+(\.\d+)*$")
+    has: tuple[str, ...] = ()
+    lacks: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Bound:
+        if self.below is None and self.at_least is None and not self.has and not self.lacks:
+            raise ValueError("a condition needs below, at_least, has or lacks")
+        return self
+
+    def holds(self, value: FactValue) -> bool:
+        if self.below is not None or self.at_least is not None:
+            if not isinstance(value, str):
+                return False
+            if self.below is not None and version_below(value, self.below) is not True:
+                return False
+            if self.at_least is not None and version_below(value, self.at_least) is not False:
+                return False
+        present = set(value) if isinstance(value, tuple) else {value}
+        return all(item in present for item in self.has) and not any(item in present for item in self.lacks)
+
+
+Condition = str | tuple[str, ...] | Bound
+
+
+def condition_holds(condition: Condition, value: FactValue) -> bool:
+    """A text: the fact is it (a list fact: contains it); a list: any of them; a Bound."""
+    if isinstance(condition, Bound):
+        return condition.holds(value)
+    wanted = (condition,) if isinstance(condition, str) else condition
+    present = value if isinstance(value, tuple) else (value,)
+    return any(item in present for item in wanted)
+
+
 class Divergence(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     check: str = Field(pattern=r"^[\w./-]+\.py::test_\w+$")  # file::function, relative to the rootdir
     params: dict[str, str] = Field(default_factory=dict)  # the check's own parameters (not target)
-    kinds: tuple[KindName, ...] = Field(min_length=1)
+    # platform facts (parity.platform.fact_table.FACTS) -> what they must be for the row
+    # to apply; every condition must hold, and an unknown fact holds none
+    when: dict[str, Condition] = Field(min_length=1)
     reason: str = Field(min_length=10)
     reference: str = Field(min_length=5)  # a public issue, document or man page
     # where and when the divergence was seen, e.g. "Windows Server 26100.1, 2026-11-02".
@@ -48,15 +92,55 @@ class Divergence(BaseModel):
     # "documented, not observed" instead of failing the run.
     observed: str = ""
 
+    @field_validator("when")
+    @classmethod
+    def _known_facts(cls, when: dict[str, Condition]) -> dict[str, Condition]:
+        for name, condition in when.items():
+            if name not in FACTS:
+                raise ValueError(f"unknown fact {name!r} (known: {', '.join(FACTS)})")
+            if name == "kind" and not isinstance(condition, Bound):
+                named = (condition,) if isinstance(condition, str) else condition
+                for kind in named:
+                    if kind not in kinds.NAMES:
+                        raise ValueError(f"kind: unknown kind {kind!r} (known: {', '.join(kinds.NAMES)})")
+            if isinstance(condition, Bound):
+                if (condition.below or condition.at_least) and name not in VERSION_FACTS:
+                    raise ValueError(f"{name}: below/at_least compare versions: {', '.join(sorted(VERSION_FACTS))}")
+                if (condition.has or condition.lacks) and name not in LIST_FACTS:
+                    raise ValueError(f"{name}: has/lacks test lists: {', '.join(sorted(LIST_FACTS))}")
+        return when
+
+    def applies_to(self, facts: Mapping[str, FactValue]) -> bool:
+        """Whether every condition holds on a target's facts."""
+        return all(name in facts and condition_holds(cond, facts[name]) for name, cond in self.when.items())
+
+    def describe_when(self) -> str:
+        """The conditions in one line, e.g. 'bind.fstype 9p, os_type linux'."""
+
+        def text(condition: Condition) -> str:
+            if isinstance(condition, Bound):
+                parts = [("below", condition.below), ("at least", condition.at_least)]
+                words = [f"{word} {value}" for word, value in parts if value]
+                words += [f"has {item}" for item in condition.has] + [f"lacks {item}" for item in condition.lacks]
+                return " and ".join(words)
+            return condition if isinstance(condition, str) else " or ".join(condition)
+
+        return ", ".join(f"{name} {text(cond)}" for name, cond in self.when.items())
+
+    def describe(self) -> str:
+        """The row in one line: 'suites/x.py::test_y[kind=bind] when bind.fstype 9p'."""
+        params = ",".join(f"{key}={value}" for key, value in self.params.items())
+        return f"{self.check}{f'[{params}]' if params else ''} when {self.describe_when()}"
+
     def xfail_reason(self) -> str:
         """The strict xfail's reason; reports read it back with parse_xfail_reason."""
         return f"{XFAIL_PREFIX}{self.reason} ({self.reference})"
 
-    def matches(self, check: str, params: Mapping[str, Any], kind: str) -> bool:
+    def matches(self, check: str, params: Mapping[str, Any], facts: Mapping[str, FactValue]) -> bool:
         return (
             check == self.check
-            and kind in self.kinds
             and all(str(params.get(key)) == value for key, value in self.params.items())
+            and self.applies_to(facts)
         )
 
 
@@ -77,8 +161,15 @@ def load(path: Path) -> tuple[Divergence, ...]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise DivergenceError(f"{path}: {where}: {first['msg']}") from None
+        raise DivergenceError(f"{path}: {where}: {str(first['msg']).removeprefix('Value error, ')}") from None
 
 
-def find(rows: tuple[Divergence, ...], check: str, params: Mapping[str, Any], kind: str) -> Divergence | None:
-    return next((row for row in rows if row.matches(check, params, kind)), None)
+def find(
+    rows: tuple[Divergence, ...], check: str, params: Mapping[str, Any], facts: Mapping[str, FactValue]
+) -> Divergence | None:
+    return next((row for row in rows if row.matches(check, params, facts)), None)
+
+
+def applying(rows: tuple[Divergence, ...], facts: Mapping[str, FactValue]) -> tuple[Divergence, ...]:
+    """The rows whose conditions hold on a target's facts: the only ones its run uses."""
+    return tuple(row for row in rows if row.applies_to(facts))

@@ -118,6 +118,31 @@ class LaunchSpec(_Strict):
     folder: Path | None = None
 
 
+class CapabilityDeclaration(_Strict):
+    """A target's own word on a capability: ``true`` (it has it, whatever its kind's
+    default), or ``{supported: false, because: <why>}``: a capability taken away needs a
+    reason, shown in every not-applicable it causes, and cheap ones are probed
+    (suites/platform/test_declarations.py) so that a wrong declaration fails the run."""
+
+    supported: bool
+    because: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_values(cls, value: Any) -> Any:
+        if value is True:
+            return {"supported": True}
+        if value is False:
+            raise ValueError("false needs a reason: write {supported: false, because: <why this target lacks it>}")
+        return value
+
+    @model_validator(mode="after")
+    def _reason_when_missing(self) -> CapabilityDeclaration:
+        if not self.supported and len(self.because.strip()) < 10:
+            raise ValueError("supported: false needs because: <why this target lacks it> (at least 10 characters)")
+        return self
+
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
 
@@ -129,7 +154,7 @@ class TargetSpec(_Strict):
     platform: str | None = None  # os/arch[/variant]; default: the engine's own
     isolation: Literal["default", "process", "hyperv"] | None = None
     paths: tuple[PathMapping, ...] = ()
-    capabilities: dict[str, bool] = Field(default_factory=dict)
+    capabilities: dict[str, CapabilityDeclaration] = Field(default_factory=dict)
     launch: LaunchSpec | None = None
 
     @field_validator("name")
@@ -155,7 +180,7 @@ class TargetSpec(_Strict):
 
     @field_validator("capabilities")
     @classmethod
-    def _known_capabilities(cls, declared: dict[str, bool]) -> dict[str, bool]:
+    def _known_capabilities(cls, declared: dict[str, CapabilityDeclaration]) -> dict[str, CapabilityDeclaration]:
         for name in declared:
             if name not in CAPABILITIES:
                 known = ", ".join(sorted(CAPABILITIES))
@@ -163,12 +188,14 @@ class TargetSpec(_Strict):
         return declared
 
     def capability_set(self) -> dict[str, bool]:
-        return kinds.get(self.kind).capabilities(self.capabilities)
+        declared = {name: declaration.supported for name, declaration in self.capabilities.items()}
+        return kinds.get(self.kind).capabilities(declared)
 
     def why_missing(self, capability: str) -> str:
         """Why this target lacks a capability, for a not-applicable: what it promises, and
-        the kind's reason unless the target itself took it away."""
-        why = "" if capability in self.capabilities else kinds.get(self.kind).missing.get(capability, "")
+        the target's own reason, else its kind's."""
+        declared = self.capabilities.get(capability)
+        why = declared.because if declared is not None else kinds.get(self.kind).missing.get(capability, "")
         said = f"target {self.name} does not declare {capability} ({CAPABILITIES[capability]})"
         return f"{said}: {why}" if why else said
 

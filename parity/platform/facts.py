@@ -30,6 +30,7 @@ class EngineFacts:
     ncpu: int
     mem_total: int
     os_version: str = ""
+    cgroup_driver: str = ""
     components: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -52,6 +53,7 @@ class EngineFacts:
             ncpu=int(info.get("NCPU") or 0),
             mem_total=int(info.get("MemTotal") or 0),
             os_version=str(info.get("OSVersion") or ""),
+            cgroup_driver=str(info.get("CgroupDriver") or ""),
             components={
                 str(c.get("Name")): str(c.get("Version"))
                 for c in version.get("Components") or ()

@@ -31,6 +31,8 @@ LABEL_RUN = "parity.run"
 LABEL_TARGET = "parity.target"
 LABEL_OWNER = "parity.owner"
 LABEL_STARTED = "parity.started"
+# on the one container (and its volume) that observes what a target's containers see
+LABEL_OBSERVES = "parity.observes"
 # A run on another machine cannot be checked for liveness; after this long it is debris.
 FOREIGN_RUN_MAX_AGE = 24 * 3600
 

@@ -22,9 +22,12 @@ from parity.engine import contact as engine_contact
 from parity.engine.endpoint import resolve_endpoint
 from parity.engine.errors import EngineUnavailable, reason
 from parity.engine.guard import GuardedClient
+from parity.platform.fact_table import FactValue, fact_table
 from parity.platform.facts import EngineFacts
+from parity.platform.observed import ObservedPlatform
 from parity.platform.shaping import Shaping
 from parity.run import resources
+from parity.run.observe import observe_target
 from parity.run.resources import ResourceScope, RunIdentity
 from parity.workload import image as workload
 
@@ -42,6 +45,7 @@ class TargetState:
     facts: EngineFacts | None = None
     unavailable: str | None = None  # one line: why the engine cannot be used
     reaped: dict[str, int] = field(default_factory=dict)
+    observed: ObservedPlatform = field(default_factory=ObservedPlatform)  # what its containers see
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,16 +54,19 @@ class TargetState:
             "facts": self.facts.to_json() if self.facts else None,
             "unavailable": self.unavailable,
             "reaped": self.reaped,
+            "observed": self.observed.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TargetState:
         facts = EngineFacts.from_json(data["facts"]) if data["facts"] else None
-        return cls(data["name"], data["address"], facts, data["unavailable"], data["reaped"])
+        observed = ObservedPlatform.from_json(data["observed"])
+        return cls(data["name"], data["address"], facts, data["unavailable"], data["reaped"], observed)
 
 
-def contact(spec: TargetSpec, identity: RunIdentity) -> TargetState:
-    """Detect the engine, check it against the declared kind, reap debris of killed runs."""
+def contact(spec: TargetSpec, identity: RunIdentity, *, observe: bool = True) -> TargetState:
+    """Detect the engine, check it against the declared kind, reap debris of killed runs,
+    and (unless ``observe`` is false) observe what its containers see."""
     try:
         endpoint = resolve_endpoint(spec.engine)
     except (EngineUnavailable, docker.errors.DockerException) as exc:  # e.g. TLS files named by DOCKER_CERT_PATH
@@ -76,19 +83,33 @@ def contact(spec: TargetSpec, identity: RunIdentity) -> TargetState:
     client = endpoint.client(timeout, version=engine_contact.negotiate_api_version(facts))
     try:
         reaped = resources.reap_stale(client, identity.run_id)
+        observed = ObservedPlatform(unobserved="not observed in this run")
+        if observe:
+            arch = workload.docker_arch(spec.platform.split("/")[1] if spec.platform else facts.architecture)
+            observed = observe_target(client, spec, identity, arch, shaping_for(spec, client.api.api_version))
     except (docker.errors.DockerException, resources.CleanupError, requests.exceptions.RequestException) as exc:
         return TargetState(spec.name, address, facts, unavailable=f"{endpoint.url}: {reason(exc, timeout)}")
+    except workload.WorkloadError as exc:  # no build for the engine's architecture
+        observed = ObservedPlatform(unobserved=f"containers not observed: {exc}")
     finally:
         client.close()
-    return TargetState(spec.name, address, facts, None, dict(reaped))
+    return TargetState(spec.name, address, facts, None, dict(reaped), observed)
 
 
-def contact_all(specs: Sequence[TargetSpec], identity: RunIdentity) -> list[TargetState]:
+def contact_all(specs: Sequence[TargetSpec], identity: RunIdentity, *, observe: bool = True) -> list[TargetState]:
     """Contact targets concurrently: a slow engine does not delay the others."""
     if not specs:
         return []
     with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="parity-contact") as pool:
-        return list(pool.map(lambda spec: contact(spec, identity), specs))
+        return list(pool.map(lambda spec: contact(spec, identity, observe=observe), specs))
+
+
+def fact_table_of(spec: TargetSpec, state: TargetState) -> dict[str, FactValue]:
+    """The platform facts divergences and preconditions are judged by; only the declared
+    kind when the engine never answered."""
+    if state.facts is None:
+        return {"kind": spec.kind}
+    return fact_table(spec.kind, spec.isolation or kinds.get(spec.kind).isolation or "", state.facts, state.observed)
 
 
 def shaping_for(spec: TargetSpec, api_version: str) -> Shaping:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import docker.errors
 import pytest
 
 from parity.run.resources import ResourceScope
@@ -177,20 +176,6 @@ def test_device_option_adds_a_device(observe: Observe) -> None:
         devices=["/dev/null:/dev/parity-null:rwm"],
     )
     assert (stat["type"], stat["rdev_major"], stat["rdev_minor"], opened.ok) == ("chr", 1, 3, True)
-
-
-@pytest.mark.permits("privileged")  # asks for it where the target does not declare it
-def test_privileged_is_refused_where_not_declared(resources: ResourceScope, target: Target) -> None:
-    """A target that does not declare the privileged capability refuses --privileged:
-    the container is rejected at create or fails to start.
-
-    Source: matrix.yaml capabilities (declared); moby runconfig/hostconfig_windows.go
-    (Windows rejects Privileged); runc (cannot grant capabilities the host withholds).
-    """
-    if target.supports("privileged"):
-        not_applicable(f"target {target.name} declares privileged")
-    with pytest.raises(docker.errors.APIError):
-        resources.container(privileged=True)
 
 
 @pytest.mark.requires("privileged")

@@ -188,19 +188,33 @@ def test_o_trunc_empties_the_file(mounts: Mounts, kind: str) -> None:
     assert stat["size"] == 0
 
 
+@pytest.mark.since(
+    "kernel",
+    "6.6",
+    "Linux 6.6: 'tmpfs: trivial support for direct IO'; before it open(2) O_DIRECT fails with EINVAL",
+    params={"kind": "tmpfs"},
+)
 def test_o_direct_round_trip(mounts: Mounts, kind: str) -> None:
     """An aligned 4 KiB block written with O_DIRECT reads back identical.
 
-    Source: open(2) O_DIRECT (aligned buffers, offsets and lengths).
+    Source: open(2) O_DIRECT (aligned buffers, offsets and lengths); tmpfs accepts
+    O_DIRECT since Linux 6.6 (commit "tmpfs: trivial support for direct IO").
     """
     observed = mounts.probe.one("odirect", mounts.folder(kind) + "/direct")
     assert (observed.ok, observed.errno, observed.get("match")) == (True, None, True), observed
 
 
+@pytest.mark.since(
+    "kernel",
+    "6.6",
+    "Linux 6.6: 'tmpfs,xattr: enable limited user extended attributes' (tmpfs(5))",
+    params={"kind": "tmpfs"},
+)
 def test_user_xattrs(mounts: Mounts, kind: str) -> None:
     """user.* extended attributes can be set, read back and listed.
 
-    Source: xattr(7) (user namespace), setxattr(2), getxattr(2), listxattr(2).
+    Source: xattr(7) (user namespace), setxattr(2), getxattr(2), listxattr(2); tmpfs has
+    user.* attributes since Linux 6.6 (Documentation/filesystems/tmpfs.rst).
     """
     path = mounts.folder(kind) + "/file"
     _, _, value, names = mounts.probe(

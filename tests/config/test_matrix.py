@@ -78,8 +78,18 @@ def test_launched_targets_are_opt_in() -> None:
             "target 'a': key 'engine': give either url or context, not both",
         ),
         (
-            "targets:\n  - {name: a, kind: linux, capabilities: {host_netwrok: false}}\n",
+            "targets:\n  - {name: a, kind: linux, capabilities: {host_netwrok: true}}\n",
             "target 'a': key 'capabilities': unknown capability 'host_netwrok'",
+        ),
+        (
+            "targets:\n  - {name: a, kind: linux, capabilities: {host_network: false}}\n",
+            "target 'a': key 'capabilities.host_network': false needs a reason: "
+            "write {supported: false, because: <why this target lacks it>}",
+        ),
+        (
+            "targets:\n  - {name: a, kind: linux, capabilities: {host_network: {supported: false}}}\n",
+            "target 'a': key 'capabilities.host_network': supported: false needs because: "
+            "<why this target lacks it> (at least 10 characters)",
         ),
         (
             "targets:\n  - {name: a, kind: linux, engine: {timeout: fast}}\n",
@@ -187,7 +197,7 @@ def test_capability_defaults_by_kind(tmp_path: Path) -> None:
     matrix = load(
         write(
             tmp_path,
-            "targets:\n  - {name: w, kind: hyperv}\n  - {name: l, kind: linux, capabilities: {ipv6_networks: false}}\n",
+            "targets:\n  - {name: w, kind: hyperv}\n  - {name: l, kind: linux, capabilities: {ipv6_networks: {supported: false, because: no IPv6 here at all}}}\n",
         )
     )
     hyperv, linux = (t.capability_set() for t in matrix.targets)

@@ -138,6 +138,6 @@ def test_catalogue_asks_for_hazards_only_where_its_markers_permit_them() -> None
     assert offenders == []
     # the walk sees what the catalogue asks for today
     assert asking == {
-        "test_privileged_is_refused_where_not_declared",
+        "privileged",  # suites/platform/test_declarations.py's probe
         "test_privileged_gets_every_capability_and_no_seccomp",
     }

@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from parity.run.resources import LABEL_RUN
+from parity.run.resources import LABEL_OBSERVES, LABEL_RUN
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHECKS = "tests/faults/checks.py"
@@ -39,7 +39,7 @@ def write_matrix(path: Path, targets: dict[str, str]) -> Path:
             f"  - name: {name}",
             "    kind: linux",
             f"    engine: {{url: '{url}', timeout: 20}}",
-            "    capabilities: {published_ports: false, privileged: false}",
+            "    capabilities: {published_ports: {supported: false, because: an engine in its own network namespace publishes on the loopback of that namespace}, privileged: {supported: false, because: runc on this machine cannot grant --privileged}}",
         ]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -140,13 +140,15 @@ def created_anything(url: str) -> dict[str, list[str]]:
 
 
 def wait_for_a_container(url: str, run: InnerRun, timeout: float = 120) -> None:
-    """Until a container of the run exists on the engine: the moment to strike."""
+    """Until a container of the run's checks exists on the engine (not the one that
+    observes the platform before checks start): the moment to strike."""
     deadline = time.monotonic() + timeout
     with closing(client(url)) as engine:
         while time.monotonic() < deadline:
             # sparse: no inspect per container, which fails with 404 when the run removes
             # one between the list and the inspect
-            if engine.containers.list(all=True, sparse=True, filters={"label": [LABEL_RUN]}):
+            listed = engine.containers.list(all=True, sparse=True, filters={"label": [LABEL_RUN]})
+            if any(LABEL_OBSERVES not in (c.attrs.get("Labels") or {}) for c in listed):
                 return
             if run.process.poll() is not None:
                 raise AssertionError(f"inner run ended before creating a container:\n{run.text()[-3000:]}")

@@ -38,18 +38,18 @@ def test_on(target, where):
 ROWS = """
 divergences:
   - check: test_checks.py::test_fails
-    kinds: [hyperv]
+    when: {kind: hyperv}
     reason: fails on hyperv for a documented reason
     reference: moby/moby#1
     observed: a test host, 2026-12-02
   - check: test_checks.py::test_passes
-    kinds: [hyperv]
+    when: {kind: hyperv}
     reason: was broken on hyperv, now fixed
     reference: moby/moby#2
     observed: a test host, 2026-12-02
   - check: test_checks.py::test_on
     params: {where: bind}
-    kinds: [linux, hyperv]
+    when: {kind: [linux, hyperv]}
     reason: bind mounts differ everywhere here
     reference: moby/moby#3
     observed: a test host, 2026-12-02
@@ -117,11 +117,13 @@ def test_on(target, where):
 
 
 def test_broken_divergences_file_is_one_line(project: pytest.Pytester) -> None:
-    project.makefile(".yaml", divergences="divergences:\n  - check: test_checks.py::test_fails\n    kinds: [windows]\n")
+    project.makefile(
+        ".yaml", divergences="divergences:\n  - check: test_checks.py::test_fails\n    when: {kind: windows}\n"
+    )
     result = project.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: *divergences.yaml: divergences.0.kinds.0: Input should be 'linux', 'mobyvm' or 'hyperv'"]
+        ["ERROR: *divergences.yaml: divergences.0.when: kind: unknown kind 'windows' (known: linux, mobyvm, hyperv)"]
     )
 
 
@@ -145,9 +147,9 @@ def test_rows_naming_no_check_are_found(tmp_path: Path) -> None:
     rows = tmp_path / "divergences.yaml"
     rows.write_text(
         "divergences:\n"
-        "  - {check: suites/syscalls/test_identity.py::test_nosuch, kinds: [hyperv], reason: a made-up row, reference: none#0}\n"
-        "  - {check: suites/volumes/test_file_semantics.py::test_mkfifo, params: {where: bind}, kinds: [hyperv], reason: a made-up row, reference: none#0}\n"
-        "  - {check: suites/volumes/test_file_semantics.py::test_mkfifo, params: {kind: bind}, kinds: [hyperv], reason: a real row, reference: none#0}\n"
+        "  - {check: suites/syscalls/test_identity.py::test_nosuch, when: {kind: hyperv}, reason: a made-up row, reference: none#0}\n"
+        "  - {check: suites/volumes/test_file_semantics.py::test_mkfifo, params: {where: bind}, when: {kind: hyperv}, reason: a made-up row, reference: none#0}\n"
+        "  - {check: suites/volumes/test_file_semantics.py::test_mkfifo, params: {kind: bind}, when: {kind: hyperv}, reason: a real row, reference: none#0}\n"
     )
     assert unknown_checks(rows) == [
         "suites/syscalls/test_identity.py::test_nosuch: no such check",

@@ -54,12 +54,12 @@ ROWS = """
 divergences:
   - check: suites/area/test_checks.py::test_diverges
     params: {where: bind}
-    kinds: [hyperv]
+    when: {kind: hyperv}
     reason: bind mounts lose this on hyperv
     reference: https://example.invalid/issues/3
     observed: a test host, 2026-12-02
   - check: suites/area/test_checks.py::test_fixed
-    kinds: [hyperv]
+    when: {kind: hyperv}
     reason: was broken on hyperv, fixed since
     reference: moby/moby#2
     observed: a test host, 2026-12-02
@@ -158,12 +158,12 @@ def test_a_documented_row_that_passes_is_reported_not_failed(project: pytest.Pyt
         divergences="""
 divergences:
   - check: suites/area/test_checks.py::test_fixed
-    kinds: [hyperv]
+    when: {kind: hyperv}
     reason: a document says this differs on hyperv
     reference: moby/moby#4
   - check: suites/area/test_checks.py::test_diverges
     params: {where: bind}
-    kinds: [hyperv]
+    when: {kind: hyperv}
     reason: a document says bind mounts lose this
     reference: moby/moby#5
 """,

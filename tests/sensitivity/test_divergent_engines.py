@@ -88,7 +88,7 @@ def test_divergent_engine_is_caught_in_its_area_only(divergent: Divergent, tmp_p
         # namespace's loopback, not this one's: declared, so those checks are skipped.
         matrix.write_text(
             f"targets:\n  - name: divergent\n    kind: linux\n    engine: {{url: '{engine.url}'}}\n"
-            "    capabilities: {published_ports: false, privileged: false}\n"
+            "    capabilities: {published_ports: {supported: false, because: an engine in its own network namespace publishes on the loopback of that namespace}, privileged: {supported: false, because: runc on this machine cannot grant --privileged}}\n"
         )
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", "-n", "2",

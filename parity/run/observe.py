@@ -1,0 +1,67 @@
+"""Observe, once per target per run, what its containers see (parity.platform.observed):
+one container with the suite's three kinds of storage mounted reports its kernel and its
+mount table. Known divergences and version preconditions are judged by these facts.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+import docker.errors
+import filelock
+import requests.exceptions
+from docker.types import Mount
+
+from parity.config.matrix import TargetSpec
+from parity.engine.errors import reason
+from parity.platform.observed import STORAGE_MOUNTS, ObservedPlatform, storage_facts
+from parity.platform.shaping import Shaping
+from parity.run.resources import LABEL_OBSERVES, ResourceScope, RunIdentity
+from parity.workload import image as workload
+from parity.workload.probe import ProbeError, command, parse
+
+_OPS = [("uname",), ("read", "/proc/self/mountinfo", "1048576")]
+
+
+def observe(scope: ResourceScope, spec: TargetSpec) -> ObservedPlatform:
+    """Run the observing container in ``scope`` (whose image is the loaded workload)."""
+    capabilities = spec.capability_set()
+    host_dir = tempfile.mkdtemp(prefix=f"parity-{scope.identity.run_id}-observe-")
+    try:
+        labels = {LABEL_OBSERVES: "platform"}
+        mounts = [Mount(STORAGE_MOUNTS["volume"], scope.volume(labels=labels).name, type="volume")]
+        if capabilities["tmpfs_mounts"]:
+            mounts.append(Mount(STORAGE_MOUNTS["tmpfs"], None, type="tmpfs"))
+        if capabilities["bind_mounts"]:
+            mounts.append(Mount(STORAGE_MOUNTS["bind"], host_dir, type="bind"))  # mapped by the scope
+        done = scope.run(command(_OPS), timeout=spec.engine.timeout, mounts=mounts, labels=labels)
+        if done.status != 0:
+            raise ProbeError(f"the observing container exited {done.status}: {done.stderr[:500]!r}")
+        uname, mountinfo = parse(done.stdout, _OPS)
+        return ObservedPlatform(str(uname["release"]), storage_facts(str(mountinfo["data"])))
+    finally:
+        scope.close()
+        shutil.rmtree(host_dir, ignore_errors=True)
+
+
+def observe_target(
+    client: docker.DockerClient, spec: TargetSpec, identity: RunIdentity, arch: str, shaping: Shaping
+) -> ObservedPlatform:
+    """Provide the workload and observe; a failure is recorded, never raised: a target
+    whose containers cannot be observed is judged without fact-keyed rows (so a
+    divergence shows as the failure it is), and its checks report what went wrong."""
+    try:
+        built = workload.provide(arch)
+        workload.ensure_loaded(client, built)
+        scope = ResourceScope(client, spec.name, identity, built.image_id, shaping)
+        return observe(scope, spec)
+    except (
+        workload.WorkloadError,
+        ProbeError,
+        ValueError,
+        docker.errors.DockerException,
+        requests.exceptions.RequestException,
+        filelock.Timeout,
+    ) as exc:
+        return ObservedPlatform(unobserved=f"containers not observed: {reason(exc, spec.engine.timeout)}")
