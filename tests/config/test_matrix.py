@@ -27,8 +27,8 @@ def error_of(tmp_path: Path, text: str) -> str:
 
 def test_shipped_matrix_is_valid() -> None:
     matrix = load(REPO / "matrix.yaml")
-    assert matrix.names() == ["local", "mobyvm", "windows-lcow"]
-    assert [t.kind for t in matrix.targets] == ["linux", "mobyvm", "hyperv"]
+    assert matrix.names() == ["local", "vm-9p", "mobyvm-smb", "windows-lcow"]
+    assert [t.kind for t in matrix.targets] == ["linux", "linux", "mobyvm", "hyperv"]
     vm = matrix.targets[1].launch
     assert vm is not None
     assert vm.folder == REPO
@@ -40,8 +40,9 @@ def test_launched_targets_are_opt_in() -> None:
     """Plain pytest covers only targets without 'launch'; naming one, or its kind, opts in."""
     matrix = load(REPO / "matrix.yaml")
     assert [t.name for t in matrix.select([])] == ["local"]
-    assert [t.name for t in matrix.select([], lambda kind: kind == "mobyvm")] == ["local", "mobyvm"]
-    assert [t.name for t in matrix.select(["mobyvm"])] == ["mobyvm"]
+    assert [t.name for t in matrix.select([], lambda kind: kind == "mobyvm")] == ["local", "mobyvm-smb"]
+    assert [t.name for t in matrix.select([], lambda kind: kind == "linux")] == ["local", "vm-9p"]
+    assert [t.name for t in matrix.select(["vm-9p"])] == ["vm-9p"]
 
 
 @pytest.mark.parametrize(
