@@ -35,7 +35,9 @@ def main(folder: Path, expected: dict[str, str]) -> int:
         if seen != fstype:
             problems.append(f"{target}: bind mounts are {seen!r}, expected {fstype!r}")
         for other in set(expected.values()) - {fstype}:
-            problems += [f"{target}: a row keyed by {other} applied: {row}" for row in applied if f"fstype {other}" in row]
+            problems += [
+                f"{target}: a row keyed by {other} applied: {row}" for row in applied if f"fstype {other}" in row
+            ]
     for problem in problems:
         print(f"ci/rows_by_facts.py: {problem}", file=sys.stderr)
     return 1 if problems else 0
