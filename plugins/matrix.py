@@ -19,7 +19,7 @@ from parity import kinds
 from parity.config.matrix import MatrixError, load
 from parity.platform.capabilities import CAPABILITIES
 from parity.platform.fact_table import VERSION_FACTS
-from plugins.state import MATRIX_PATH, SELECTED
+from plugins.state import MATRIX_PATH, REFERENCE, SELECTED
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[MATRIX_PATH] = path
     config.stash[SELECTED] = selected
+    reference = matrix.reference_target()
+    config.stash[REFERENCE] = reference if reference in {spec.name for spec in selected} else None
 
 
 def _kind_named_by_markexpr(config: pytest.Config) -> Callable[[str], bool]:

@@ -30,7 +30,17 @@ from parity.certification.matrix import ConformanceMatrix, build_matrix
 from parity.certification.results import UNOBSERVED_MARK, Outcome
 from parity.certification.writer import empty_case, report_name, write_suite, xml_text
 from parity.run.target import shaping_for
-from plugins.state import IDENTITY, SELECTED, STATES, WORKLOAD, facts_of, is_worker, rows_applying, target_of
+from plugins.state import (
+    IDENTITY,
+    REFERENCE,
+    SELECTED,
+    STATES,
+    WORKLOAD,
+    facts_of,
+    is_worker,
+    rows_applying,
+    target_of,
+)
 
 MATRIX = pytest.StashKey[tuple[ConformanceMatrix, list[Path]]]()
 INTERRUPTED = "not run: the run was interrupted before this check finished"
@@ -129,8 +139,29 @@ class TargetReports:
             # passed under a non-strict xfail: a row known from documents only
             case.system_out = xml_text(f"{UNOBSERVED_MARK}{report.wasxfail}\n")
 
+    def broken_checks(self) -> dict[str, str]:
+        """Checks whose own assertion failed on the run's reference target: {check: message}.
+        An error (set-up, a lost engine) judged nothing, and a fixed known divergence is a
+        wrong row, not a wrong check: neither counts."""
+        reference = self.config.stash.get(REFERENCE, None)
+        broken: dict[str, str] = {}
+        for case in self.cases.get(reference, {}).values() if reference else ():
+            failed = next((r for r in case.result if isinstance(r, Failure)), None)
+            name = junit.strip_target(case.name or "", reference or "")
+            message = (failed.message or "") if failed is not None else ""
+            if failed is None or name is None or message.startswith((junit.XPASS_STRICT, f"target {reference}: ")):
+                continue
+            broken[junit.check_name(case.classname or "", name)] = message
+        return broken
+
     def write(self) -> list[Path]:
         """Write one JUnit file per target that ran checks; the files written."""
+        broken = self.broken_checks()
+        verdicts = (
+            {properties.REFERENCE: self.config.stash[REFERENCE] or "", properties.BROKEN: json.dumps(broken)}
+            if broken
+            else {}
+        )
         option = self.config.getoption("--reports")
         folder = Path(option) if option else self.config.rootpath / "reports"
         states = self.config.stash.get(STATES, {})
@@ -161,6 +192,7 @@ class TargetReports:
                     properties.DIVERGENCES_APPLIED: json.dumps(
                         [row.describe() for row in rows_applying(self.config, spec.name)]
                     ),
+                    **verdicts,
                 },
             )
             for nodeid, case in cases.items():
@@ -210,9 +242,24 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         return
     built, written = found
     terminalreporter.section("parity certification")
+    broken = sorted(
+        {check for column in built.columns for check, r in column.run.results.items() if r.outcome == Outcome.BROKEN}
+    )
+    if broken:
+        reference = config.stash.get(REFERENCE, None)
+        terminalreporter.write_line(
+            f"broken: {len(broken)} checks fail on the reference {reference}, so they judge no target "
+            "(fix the check, or the reference):",
+            red=True,
+        )
+        for check in broken:
+            terminalreporter.write_line(f"  {check}")
     for column in built.columns:
         run = column.run
         terminalreporter.write_line(f"{column.id} ({run.kind}, build {run.build}): {_counts(built.counts(column))}")
+        excluded = built.counts(column).get(Outcome.BROKEN, 0)
+        if excluded and column.run.target != config.stash.get(REFERENCE, None):
+            terminalreporter.write_line(f"  excludes {excluded} broken checks from its verdict")
         for outcome in (Outcome.DIVERGENCE, Outcome.UNOBSERVED):
             for reason, reference, count in built.top_divergences(column, outcome=outcome):
                 checks = "check" if count == 1 else "checks"

@@ -17,6 +17,7 @@ from parity.run.target import Target, TargetState, fact_table_of
 
 MATRIX_PATH = pytest.StashKey[Path]()  # the matrix file of this run
 SELECTED = pytest.StashKey[list[TargetSpec]]()  # the targets this run covers, in order
+REFERENCE = pytest.StashKey[str | None]()  # the matrix's reference target, when this run covers it
 IDENTITY = pytest.StashKey[RunIdentity]()  # the run id that labels every resource
 LAUNCHED = pytest.StashKey[dict[str, LaunchResult]]()  # target -> how its launch went
 STATES = pytest.StashKey[dict[str, TargetState]]()  # target -> what first contact found

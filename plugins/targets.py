@@ -31,6 +31,7 @@ from plugins.state import (
     LAUNCHED,
     LOST,
     MATRIX_PATH,
+    REFERENCE,
     SELECTED,
     STATES,
     WORKLOAD,
@@ -113,6 +114,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The reference first: a check must pass natively before it judges another platform.
+    # A stable sort keeps pytest's grouping of items by target.
+    reference = config.stash.get(REFERENCE, None)
+    if reference is not None:
+        items.sort(key=lambda item: target_of(item) != reference)
     for item in items:
         for mark in item.iter_markers("requires"):
             for name in mark.args:

@@ -138,6 +138,20 @@ def _suites(root: ET.Element) -> list[ET.Element]:
     return [root] if root.tag == "testsuite" else root.findall("testsuite")
 
 
+def _mark_broken(run: TargetRun, path: Path) -> None:
+    """Checks that failed on the run's reference judge no target: broken on each."""
+    text = run.properties.get(properties.BROKEN)
+    if not text:
+        return
+    try:
+        broken = json.loads(text)
+    except json.JSONDecodeError:
+        raise JUnitError(f"{path}: property {properties.BROKEN!r} is not JSON") from None
+    reference = run.properties.get(properties.REFERENCE, "the reference")
+    for check, message in broken.items():
+        run.results[check] = Result(Outcome.BROKEN, f"fails on the reference {reference}: {message}")
+
+
 def read(path: Path) -> list[TargetRun]:
     """Every target's results in one JUnit file (one for a per-target file)."""
     root = _parse(path)
@@ -162,6 +176,7 @@ def read(path: Path) -> list[TargetRun]:
                 name = strip_target(case.get("name", ""), run.target)
                 if name is not None:
                     run.results[check_name(case.get("classname", ""), name)] = result_of(case)
+            _mark_broken(run, path)
             continue
         if properties.TARGETS not in props:
             raise JUnitError(

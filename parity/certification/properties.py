@@ -25,6 +25,9 @@ ISOLATION = "isolation"  # what the target's containers run under (LCOW: always 
 PLATFORM = "platform."  # + a fact's name (parity.platform.fact_table.FACTS)
 PLATFORM_UNOBSERVED = "platform.unobserved"  # why containers could not be observed
 DIVERGENCES_APPLIED = "divergences.applied"  # rows of divergences.yaml whose facts held, as JSON
+REFERENCE = "reference"  # the run's reference target, when it was in the run
+# checks that failed on the reference, as JSON {check: its message}: broken on every target
+BROKEN = "broken"
 
 # pytest's own --junitxml file: one suite for every target
 TARGETS = "parity.targets"  # {"target": "kind", ...} as JSON
@@ -95,5 +98,5 @@ def suite_properties(
     if facts is not None:
         written.update(engine_properties(facts))
         written[ISOLATION] = isolation or facts.isolation
-        written.update(platform or {})
+    written.update(platform or {})
     return {key: value for key, value in written.items() if value}

@@ -45,6 +45,7 @@ SYMBOL = {
     Outcome.FIXED: "★",
     Outcome.UNOBSERVED: "◇",
     Outcome.NOT_APPLICABLE: "⊘",
+    Outcome.BROKEN: "✂",
     Outcome.NOT_RUN: "○",
 }
 LABEL = {
@@ -55,6 +56,7 @@ LABEL = {
     Outcome.FIXED: "FIXED divergence",
     Outcome.UNOBSERVED: "documented, not observed",
     Outcome.NOT_APPLICABLE: "n/a",
+    Outcome.BROKEN: "BROKEN check",
     Outcome.NOT_RUN: "not run",
 }
 MEANING = {
@@ -65,6 +67,7 @@ MEANING = {
     Outcome.FIXED: "a known divergence that now passes: remove its row from divergences.yaml",
     Outcome.UNOBSERVED: "passes, although a document says it differs: the row was never observed on this platform",
     Outcome.NOT_APPLICABLE: "the target lacks a capability the check needs",
+    Outcome.BROKEN: "fails on the reference target of the same run: the check judges no target until it passes there",
     Outcome.NOT_RUN: "the target was unavailable, or the check was not selected",
 }
 CSS_CLASS = {
@@ -75,6 +78,7 @@ CSS_CLASS = {
     Outcome.FIXED: "fixed",
     Outcome.UNOBSERVED: "unobserved",
     Outcome.NOT_APPLICABLE: "na",
+    Outcome.BROKEN: "broken",
     Outcome.NOT_RUN: "notrun",
 }
 DETAIL_LIMIT = 240
@@ -104,6 +108,7 @@ td.o { min-width: 9em; max-width: 22em; }
 .divergence .label { font-style: italic; }
 .fixed { background: #dbe8ff; border: 2px double #1d4fa8; }
 .unobserved { background: #eef6ee; border: 1px dashed #5a8a5a; }
+.broken { background: #f3e8fd; border: 2px dashed #6a1b9a; }
 .na { background: #ededed; color: #333; }
 .na .label { font-weight: normal; }
 .notrun { background: #fff; color: #555; border-style: dotted; }

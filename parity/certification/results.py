@@ -21,6 +21,9 @@ class Outcome(StrEnum):
     # a divergence known from documents only that passed: reported, not failed
     UNOBSERVED = "documented, not observed"
     NOT_APPLICABLE = "not applicable"  # the target lacks a capability the check needs
+    # fails on the reference target of the same run: the check itself is wrong, or the
+    # reference is; it judges no target until fixed (gVisor's rule: pass natively first)
+    BROKEN = "broken"
     NOT_RUN = "not run"  # skipped for another reason (target unavailable), or absent
 
 

@@ -217,9 +217,24 @@ class TargetSpec(_Strict):
 
 class TargetMatrix(_Strict):
     targets: tuple[TargetSpec, ...] = Field(min_length=1)
+    # the target whose behaviour is Linux's own: a check that fails there is broken, not
+    # a divergence of the others; default: the first target of the reference kind (linux)
+    reference: str | None = None
+
+    @model_validator(mode="after")
+    def _reference_is_a_target(self) -> TargetMatrix:
+        if self.reference is not None and self.reference not in self.names():
+            raise ValueError(f"reference {self.reference!r} is not a target (targets: {', '.join(self.names())})")
+        return self
 
     def names(self) -> list[str]:
         return [t.name for t in self.targets]
+
+    def reference_target(self) -> str | None:
+        """The reference target's name: declared, else the first of the reference kind."""
+        if self.reference is not None:
+            return self.reference
+        return next((t.name for t in self.targets if kinds.get(t.kind).reference), None)
 
     def select(
         self, names: Sequence[str], kind_selected: Callable[[str], bool] = lambda kind: False

@@ -76,7 +76,9 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-EXPECTED = {
+# test_fails fails on the reference, a (the first linux target): pytest's own file says
+# so on each target; parity's per-target files call it broken on both, judging neither.
+RAW = {
     "a": {
         "suites/area/test_checks.py::test_passes": Outcome.PASS,
         "suites/area/test_checks.py::test_fails": Outcome.FAIL,
@@ -93,6 +95,9 @@ EXPECTED = {
         "suites/area/test_checks.py::test_fixed": Outcome.FIXED,
         "suites/area/test_checks.py::test_host_network": Outcome.NOT_APPLICABLE,
     },
+}
+EXPECTED = {
+    target: {**results, "suites/area/test_checks.py::test_fails": Outcome.BROKEN} for target, results in RAW.items()
 }
 
 
@@ -120,7 +125,7 @@ def test_junit_files_are_xunit2_and_read_back_alike(project: pytest.Pytester, xd
         reports / "junit-win-insider-unavailable.xml"
     )
     assert outcomes(per_target) == EXPECTED
-    assert outcomes(junit.read(reports / "junit.xml")) == EXPECTED  # pytest's own file, split by target
+    assert outcomes(junit.read(reports / "junit.xml")) == RAW  # pytest's own file, split by target
 
 
 def test_matrix_and_terminal_summary_at_the_end_of_a_run(project: pytest.Pytester) -> None:
@@ -128,9 +133,12 @@ def test_matrix_and_terminal_summary_at_the_end_of_a_run(project: pytest.Pyteste
     result.stdout.fnmatch_lines(
         [
             "*= parity certification =*",
-            "a (linux, build unavailable): 5 pass, 1 fail",
-            "win-insider (hyperv, build unavailable): 2 pass, 1 fail, 1 known divergence, 1 divergence fixed, "
-            "1 not applicable",
+            "broken: 1 checks fail on the reference a, so they judge no target (fix the check, or the reference):",
+            "  suites/area/test_checks.py::test_fails",
+            "a (linux, build unavailable): 5 pass, 1 broken",
+            "win-insider (hyperv, build unavailable): 2 pass, 1 known divergence, 1 divergence fixed, "
+            "1 not applicable, 1 broken",
+            "  excludes 1 broken checks from its verdict",
             "  known divergence, 1 check: bind mounts lose this on hyperv (https://example.invalid/issues/3)",
             "parity: report */reports/matrix.html",
         ]
@@ -262,7 +270,8 @@ def test_no_workload_output_can_lose_a_report(project: pytest.Pytester, xdist: l
         assert junit.problems(reports / name) == []
     per_target = {run.target: run for run in junit.read_all([reports / "junit-a-unavailable.xml"])}
     failed = per_target["a"].results["suites/area/test_checks.py::test_fails_with_hostile_output"]
-    assert failed.outcome == Outcome.FAIL
+    assert failed.outcome == Outcome.BROKEN  # it fails on a, the reference, so it judges no target
+    assert failed.detail.startswith("fails on the reference a: ")
     skipped = per_target["a"].results["suites/area/test_checks.py::test_skips_with_hostile_reason"]
     assert skipped.outcome == Outcome.NOT_APPLICABLE
     bad = " bad\\xff\\xfe" if not xdist else ""
@@ -309,4 +318,55 @@ def test_reports_are_written_when_the_session_teardown_raises(project: pytest.Py
             Outcome.NOT_RUN,
             "not run: the run was interrupted before this check finished",
         ),
+    }
+
+
+def test_a_check_that_fails_on_the_reference_is_broken_everywhere_not_a_divergence(pytester: pytest.Pytester) -> None:
+    """gVisor's rule: a check must pass natively before it judges a sandbox. A check
+    that fails on the reference (here: an expectation that is simply wrong) is broken on
+    every target of the run, even where it also fails, instead of reading as a
+    divergence of the others; a check that passes on the reference still judges them."""
+    pytester.makeconftest(STAND_IN_CONFTEST)
+    pytester.makefile(
+        ".yaml",
+        matrix="""
+reference: ref
+targets:
+  - {name: other, kind: mobyvm, engine: {url: 'unix:///nonexistent/o.sock'}}
+  - {name: ref, kind: linux, engine: {url: 'unix:///nonexistent/r.sock'}}
+""",
+    )
+    checks = pytester.mkdir("suites") / "area"
+    checks.mkdir()
+    (checks / "test_checks.py").write_text(
+        """
+def test_wrong_expectation(target):
+    assert 2 + 2 == 5
+
+def test_real_divergence(target):
+    assert target == "ref"
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+    # the reference runs first
+    assert result.stdout.str().index("[ref]") < result.stdout.str().index("[other]")
+    result.stdout.fnmatch_lines(["  suites/area/test_checks.py::test_wrong_expectation", "*  excludes 1 broken*"])
+    runs = {run.target: run for run in junit.read_all([pytester.path / "reports"]) if run.target in ("ref", "other")}
+    assert {t: {c: r.outcome for c, r in run.results.items()} for t, run in runs.items()} == {
+        "ref": {
+            "suites/area/test_checks.py::test_wrong_expectation": Outcome.BROKEN,
+            "suites/area/test_checks.py::test_real_divergence": Outcome.PASS,
+        },
+        "other": {
+            "suites/area/test_checks.py::test_wrong_expectation": Outcome.BROKEN,
+            "suites/area/test_checks.py::test_real_divergence": Outcome.FAIL,
+        },
+    }
+    assert (
+        runs["other"]
+        .results["suites/area/test_checks.py::test_wrong_expectation"]
+        .detail.startswith("fails on the reference ref: ")
+    )
+    assert json.loads(runs["other"].properties["broken"]) == {
+        "suites/area/test_checks.py::test_wrong_expectation": "suites/area/test_checks.py:3: AssertionError"
     }
