@@ -31,6 +31,7 @@ from parity.certification.results import UNOBSERVED_MARK, Outcome
 from parity.certification.writer import empty_case, report_name, write_suite, xml_text
 from parity.run.target import shaping_for
 from plugins.state import (
+    GENERATED,
     IDENTITY,
     REFERENCE,
     SELECTED,
@@ -157,6 +158,7 @@ class TargetReports:
     def write(self) -> list[Path]:
         """Write one JUnit file per target that ran checks; the files written."""
         broken = self.broken_checks()
+        generated: dict[str, str] = self.config.stash[GENERATED] if GENERATED in self.config.stash else {}
         verdicts = (
             {properties.REFERENCE: self.config.stash[REFERENCE] or "", properties.BROKEN: json.dumps(broken)}
             if broken
@@ -193,6 +195,7 @@ class TargetReports:
                         [row.describe() for row in rows_applying(self.config, spec.name)]
                     ),
                     **verdicts,
+                    **generated,
                 },
             )
             for nodeid, case in cases.items():

@@ -27,6 +27,8 @@ LOST = pytest.StashKey[dict[str, str]]()
 # set when Ctrl-C or SIGTERM stopped the run: what checks left behind is the sweep's
 INTERRUPTED = pytest.StashKey[bool]()
 ROWS = pytest.StashKey[tuple[Divergence, ...]]()  # the known divergences of this run (divergences.yaml)
+# what replays the run's generated examples (hypothesis profile and seed), for the reports
+GENERATED = pytest.StashKey[dict[str, str]]()
 WORKLOAD = pytest.StashKey[str]()  # on an item: the workload image the check ran on
 
 

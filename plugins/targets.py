@@ -149,18 +149,10 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
     ]
 
 
-@pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    """The target under test (parametrized from matrix.yaml; ids are target names)."""
-    name: str = request.param
-    config = request.config
-    spec = spec_of(config, name)
-    state = config.stash[STATES][name]
-    if state.unavailable:
-        if explicitly_selected(config):
-            pytest.fail(f"target {name}: {state.unavailable}", pytrace=False)
-        pytest.skip(f"target {name} is not available: {state.unavailable}")
-    selected = Target(spec, state, config.stash[IDENTITY])
+def _provisioned(config: pytest.Config, name: str) -> Target:
+    """A usable Target for a selected, available target: its workload built and loaded;
+    fails the requesting check in one line when that cannot be done."""
+    selected = Target(spec_of(config, name), config.stash[STATES][name], config.stash[IDENTITY])
     try:
         selected.provision()
     except (
@@ -172,6 +164,35 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     ) as exc:
         selected.close()
         pytest.fail(f"target {name}: workload: {reason(exc, selected.timeout)}", pytrace=False)
+    return selected
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The target under test (parametrized from matrix.yaml; ids are target names)."""
+    name: str = request.param
+    config = request.config
+    state = config.stash[STATES][name]
+    if state.unavailable:
+        if explicitly_selected(config):
+            pytest.fail(f"target {name}: {state.unavailable}", pytrace=False)
+        pytest.skip(f"target {name} is not available: {state.unavailable}")
+    selected = _provisioned(config, name)
+    yield selected
+    selected.close()
+
+
+@pytest.fixture(scope="session")
+def reference(request: pytest.FixtureRequest, target: Target) -> Iterator[Target | None]:
+    """The run's reference target, to compare the target under test with (differential
+    checks); None when the reference is not in the run, did not answer, or is the
+    target under test itself: such checks then compare with their Linux model."""
+    name = request.config.stash.get(REFERENCE, None)
+    state = request.config.stash[STATES].get(name) if name else None
+    if name is None or name == target.name or state is None or state.unavailable:
+        yield None
+        return
+    selected = _provisioned(request.config, name)
     yield selected
     selected.close()
 

@@ -49,6 +49,24 @@ def probe(workload: Container, target: Target) -> Iterator[Prober]:
 
 
 @pytest.fixture(scope="session")
+def reference_probe(reference: Target | None, request: pytest.FixtureRequest) -> Iterator[Prober | None]:
+    """The probe in a default container on the run's reference target, for differential
+    checks; None without a reference (see the ``reference`` fixture)."""
+    if reference is None:
+        yield None
+        return
+    scope = reference.scope()
+    try:
+        prober = Prober(scope.container(), serve=True, timeout=reference.timeout)
+    except BaseException:
+        scope.close()
+        raise
+    yield prober
+    prober.close()
+    close_scope(request.config, reference, scope)
+
+
+@pytest.fixture(scope="session")
 def host(workload: Container) -> testinfra.host.Host:
     """testinfra's host for the shared workload container."""
     return infra.host(workload)

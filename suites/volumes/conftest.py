@@ -29,6 +29,7 @@ class Mounts:
     probe: Prober
     host_dir: Path  # /m/bind as the machine running pytest sees it
     volume: str
+    kinds: frozenset[str]  # the storage kinds mounted (bind and tmpfs need capabilities)
 
     def folder(self, kind: str) -> str:
         """A fresh, empty folder on the storage of this kind, inside the container."""
@@ -51,22 +52,38 @@ def mount_options(target: Target, host_dir: Path, volume: str, read_only: bool =
     return mounts
 
 
-@pytest.fixture(scope="session")
-def mounts(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
+def _mounts_on(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
     scope = target.scope()
     host_dir = tmp_path_factory.mktemp(f"bind-{target.name}")
     try:
         volume = scope.volume().name
         assert volume is not None
-        container = scope.container(mounts=mount_options(target, host_dir, volume))
+        options = mount_options(target, host_dir, volume)
+        container = scope.container(mounts=options)
         prober = Prober(container, serve=True, timeout=target.timeout)
         assert prober.one("mkdir", "/m/rootfs", "755").ok
     except BaseException:
         scope.close()
         raise
-    yield Mounts(container, prober, host_dir, volume)
+    kinds = frozenset(str(m["Target"]).removeprefix("/m/") for m in options) | {"rootfs"}
+    yield Mounts(container, prober, host_dir, volume, kinds)
     prober.close()
     scope.close()
+
+
+@pytest.fixture(scope="session")
+def mounts(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
+    yield from _mounts_on(target, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def reference_mounts(reference: Target | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts | None]:
+    """The same four kinds of storage on the run's reference target, for differential
+    property checks; None without a reference in the run."""
+    if reference is None:
+        yield None
+        return
+    yield from _mounts_on(reference, tmp_path_factory)
 
 
 @pytest.fixture(params=KINDS)
