@@ -40,16 +40,20 @@ def test_sibling_containers_have_separate_namespaces(probe: Prober, resources: R
 
 
 @pytest.mark.requires("cgroupns_modes")
-def test_cgroup_namespace_follows_the_engine_default(probe: Prober, resources: ResourceScope, target: Target) -> None:
+def test_cgroup_namespace_follows_the_engine_default(
+    probe: Prober, resources: ResourceScope, cgroup_version: str
+) -> None:
     """The default cgroup namespace mode is private on cgroup v2 and host on cgroup v1:
-    two default containers share it exactly when the engine runs cgroup v1.
+    two default containers share it exactly when containers are given cgroup v1 (as their
+    /sys/fs/cgroup shows; test_resources.py::test_consistency_cgroup_version_is_the_engines
+    ties that to the engine's CgroupVersion).
 
     Source: dockerd reference "--default-cgroupns-mode" ("private" on cgroup v2 hosts,
-    "host" on cgroup v1); cgroup_namespaces(7).
+    "host" on cgroup v1); cgroup_namespaces(7); cgroups(7).
     """
     sibling = Prober(resources.container())
     shared = namespace_ids(probe, ["cgroup"]) == namespace_ids(sibling, ["cgroup"])
-    assert shared == (target.facts.cgroup_version == "1")
+    assert shared == (cgroup_version == "1")
 
 
 @pytest.mark.requires("cgroupns_modes")
@@ -64,9 +68,10 @@ def test_private_cgroup_namespace_shows_root_cgroup(resources: ResourceScope) ->
     assert {line.rsplit(":", 1)[1] for line in lines} == {"/"}
 
 
-def test_user_namespace_mapping_as_the_engine_declares(probe: Prober, target: Target) -> None:
-    """Without userns-remap, uid_map is the identity over the whole range; with it, root
-    maps to a subordinate range of 65536 ids.
+def test_consistency_user_namespace_mapping_matches_engine_userns_remap(probe: Prober, target: Target) -> None:
+    """Consistency: where the engine reports no userns-remap, uid_map is the identity over
+    the whole range; where it reports userns-remap, root maps to a subordinate range of
+    65536 ids. Remapping is the engine's configuration, which only the engine reports.
 
     Source: user_namespaces(7) (/proc/pid/uid_map); dockerd reference "--userns-remap";
     GET /info SecurityOptions "name=userns".

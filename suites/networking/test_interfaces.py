@@ -7,11 +7,10 @@ import struct
 
 import pytest
 from docker.models.containers import Container
-from docker.models.networks import Network
 
-from parity.run.target import Target
 from parity.workload.probe import Prober
 from plugins.workload import Observe
+from suites.linux import DOCKER_DEFAULT_BRIDGE, DOCKER_DEFAULT_MTU
 
 
 def default_routes(route_table: str) -> list[tuple[str, str]]:
@@ -54,8 +53,9 @@ def test_default_network_interfaces_are_lo_and_eth0(probe: Prober) -> None:
     assert [i["name"] for i in probe.one("ifaces")["interfaces"]] == ["eth0", "lo"]
 
 
-def test_eth0_address_is_the_one_the_engine_reports(probe: Prober, workload: Container) -> None:
-    """eth0 carries exactly the IPv4 address and prefix length the engine reports in inspect.
+def test_consistency_eth0_address_is_the_one_the_engine_reports(probe: Prober, workload: Container) -> None:
+    """Consistency: eth0 carries exactly the IPv4 address and prefix length the engine
+    reports in inspect (the engine allocates them; only it can say which it chose).
 
     Source: Engine API GET /containers/{id}/json NetworkSettings.IPAddress and IPPrefixLen.
     """
@@ -65,27 +65,20 @@ def test_eth0_address_is_the_one_the_engine_reports(probe: Prober, workload: Con
     assert eth0["ipv4"] == [f"{settings['IPAddress']}/{settings['IPPrefixLen']}"]
 
 
-def default_network(target: Target, container: Container) -> Network:
-    """The network a default container is on ("bridge" on Linux, "nat" on Windows)."""
-    container.reload()
-    (name,) = container.attrs["NetworkSettings"]["Networks"]
-    return target.client.networks.get(name)
+def test_eth0_mtu_is_dockers_default_1500(probe: Prober) -> None:
+    """eth0 of a container on the default network has Docker's default MTU, 1500.
 
-
-def test_eth0_mtu_is_the_network_mtu(probe: Prober, target: Target, workload: Container) -> None:
-    """eth0's MTU is the default network's com.docker.network.driver.mtu, 1500 when unset.
-
-    Source: Docker docs "Bridge network driver", options table
-    (com.docker.network.driver.mtu, default 1500; dockerd --mtu).
+    Source: dockerd reference "--mtu" ("default 1500"); moby daemon/config
+    DefaultNetworkMtu = 1500; Docker docs "Bridge network driver", options table
+    (com.docker.network.driver.mtu).
     """
-    bridge = default_network(target, workload)
-    expected = int(bridge.attrs["Options"].get("com.docker.network.driver.mtu", "1500"))
     eth0 = next(i for i in probe.one("ifaces")["interfaces"] if i["name"] == "eth0")
-    assert eth0["mtu"] == expected
+    assert eth0["mtu"] == DOCKER_DEFAULT_MTU
 
 
-def test_default_route_is_the_network_gateway(probe: Prober, workload: Container) -> None:
-    """The container has one default route, through eth0, via the gateway the engine reports.
+def test_consistency_default_route_is_the_gateway_the_engine_reports(probe: Prober, workload: Container) -> None:
+    """Consistency: the container has one default route, through eth0, via the gateway the
+    engine reports in inspect (the engine chooses the default network's subnet).
 
     Source: Docker docs "Bridge network driver"; Engine API NetworkSettings.Gateway;
     proc(5) /proc/net/route.
@@ -95,8 +88,9 @@ def test_default_route_is_the_network_gateway(probe: Prober, workload: Container
     assert routes == [("eth0", workload.attrs["NetworkSettings"]["Gateway"])]
 
 
-def test_etc_hosts_names_localhost_and_the_container(probe: Prober, workload: Container) -> None:
-    """/etc/hosts starts with "127.0.0.1<TAB>localhost" and ends with "<ip><TAB><hostname>".
+def test_consistency_etc_hosts_names_localhost_and_the_container(probe: Prober, workload: Container) -> None:
+    """Consistency: /etc/hosts starts with "127.0.0.1<TAB>localhost" and ends with
+    "<ip><TAB><hostname>", the ip being the address the engine reports in inspect.
 
     Source: moby libnetwork/etchosts (default content, then the container's own record);
     hosts(5).
@@ -134,16 +128,16 @@ def test_network_none_has_only_loopback(observe: Observe) -> None:
 
 
 @pytest.mark.requires("host_network")
-def test_host_network_shares_the_engine_hosts_interfaces(observe: Observe, target: Target, workload: Container) -> None:
+def test_host_network_shares_the_engine_hosts_interfaces(observe: Observe) -> None:
     """--network host shares the engine host's network namespace: the default bridge's
-    host-side interface (docker0 unless renamed) is visible in the container.
+    host-side interface, docker0, is visible in the container.
 
     Source: Docker docs "Host network driver" ("the container's network stack is not
-    isolated from the Docker host"); com.docker.network.bridge.name of network "bridge".
+    isolated from the Docker host"); moby libnetwork/drivers/bridge DefaultBridgeName
+    "docker0".
     """
-    bridge = default_network(target, workload).attrs["Options"].get("com.docker.network.bridge.name", "docker0")
     names = [i["name"] for i in observe(("ifaces",), network_mode="host")[0]["interfaces"]]
-    assert bridge in names
+    assert DOCKER_DEFAULT_BRIDGE in names
 
 
 @pytest.mark.requires("container_network")

@@ -55,22 +55,20 @@ def test_static_address_on_a_user_network(resources: ResourceScope) -> None:
 
 
 def test_connecting_a_second_network_adds_an_interface(resources: ResourceScope) -> None:
-    """docker network connect adds an interface (eth1) with the address the engine reports;
-    docker network disconnect removes it again.
+    """docker network connect --ip adds an interface (eth1) with exactly the address it
+    was given, on the network's declared subnet; docker network disconnect removes it again.
 
-    Source: docker network connect / disconnect reference.
+    Source: docker network connect reference (--ip: "IPv4 address"), docker network
+    disconnect reference; docker network create --subnet.
     """
-    first, second = resources.network(), resources.network()
+    first = resources.network()
+    second = resources.network(ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="172.30.214.0/24")]))
     container = resources.container(network=first.name)
-    second.connect(container)
-    container.reload()
-    assert second.name is not None
-    address = container.attrs["NetworkSettings"]["Networks"][second.name]["IPAddress"]
-    prefix = container.attrs["NetworkSettings"]["Networks"][second.name]["IPPrefixLen"]
+    second.connect(container, ipv4_address="172.30.214.46")
     prober = Prober(container)
     connected = interfaces(prober)
     second.disconnect(container)
-    assert (sorted(connected), connected["eth1"]) == (["eth0", "eth1", "lo"], [f"{address}/{prefix}"])
+    assert (sorted(connected), connected["eth1"]) == (["eth0", "eth1", "lo"], ["172.30.214.46/24"])
     assert sorted(interfaces(prober)) == ["eth0", "lo"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import docker.types
@@ -13,6 +14,7 @@ from parity.workload.probe import Prober
 from suites.networking.conftest import StartServer
 
 PAYLOAD = b"parity\x00\xff\r\n" * 100
+SUBNET, PEER_ADDRESS = "172.30.215.0/24", "172.30.215.47"  # a user network's declared subnet, a peer's --ip
 
 
 def address_on(container_attrs: dict[str, Any], network: str | None) -> str:
@@ -36,19 +38,19 @@ def test_user_network_uses_the_embedded_dns_server(resources: ResourceScope) -> 
 
 def test_container_names_and_aliases_resolve_on_a_user_network(resources: ResourceScope) -> None:
     """Containers on the same user-defined network resolve each other by name and by
-    network alias to their address on that network.
+    network alias to their address on that network (here the address the peer was given
+    with --ip on the network's declared subnet).
 
     Source: Docker docs "Networking overview" / "Bridge network driver" ("containers can
-    resolve each other by name or alias"); docker network connect --alias.
+    resolve each other by name or alias"); docker network connect --alias; docker run --ip.
     """
-    network = resources.network()
-    endpoint = EndpointConfig(resources.client.api.api_version, aliases=["parity-alias"])
+    network = resources.network(ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=SUBNET)]))
+    endpoint = EndpointConfig(resources.client.api.api_version, aliases=["parity-alias"], ipv4_address=PEER_ADDRESS)
     peer = resources.container(network=network.name, networking_config={network.name: endpoint})
     client = resources.container(network=network.name)
-    peer_address = address_on(peer.attrs, network.name)
     assert peer.name is not None
     by_name, by_alias = Prober(client)(("resolve", peer.name, "inet"), ("resolve", "parity-alias", "inet"))
-    assert (by_name["addresses"], by_alias["addresses"]) == ([peer_address], [peer_address])
+    assert (by_name["addresses"], by_alias["addresses"]) == ([PEER_ADDRESS], [PEER_ADDRESS])
 
 
 def test_tcp_between_containers_on_a_user_network(resources: ResourceScope, start_server: StartServer) -> None:
@@ -115,19 +117,20 @@ def test_user_networks_are_isolated_from_each_other(resources: ResourceScope, st
 
 @pytest.mark.requires("ipv6_networks")
 def test_ipv6_on_a_v6_enabled_network(resources: ResourceScope) -> None:
-    """On a network created with IPv6 and a ULA subnet, eth0 gets an address in that subnet
-    (and the one inspect reports), and a TCP round trip over IPv6 works.
+    """On a network created with IPv6 and a ULA subnet, eth0 gets exactly one global IPv6
+    address, allocated in that subnet with its /64 prefix (besides its fe80::/64
+    link-local one).
 
-    Source: Docker docs "Use IPv6" (docker network create --ipv6 --subnet); RFC 4193 ULA.
+    Source: Docker docs "Use IPv6" (docker network create --ipv6 --subnet); RFC 4193 ULA;
+    RFC 4291 (fe80::/10 link-local).
     """
-    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="fd00:7061:7269::/64")])
+    subnet = ipaddress.ip_network("fd00:7061:7269::/64")
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(subnet))])
     network = resources.network(enable_ipv6=True, ipam=ipam)
     container = resources.container(network=network.name)
-    container.reload()
-    address = container.attrs["NetworkSettings"]["Networks"][network.name]["GlobalIPv6Address"]
     eth0 = next(i for i in Prober(container).one("ifaces")["interfaces"] if i["name"] == "eth0")
-    assert address.startswith("fd00:7061:7269:")
-    assert f"{address}/64" in eth0["ipv6"]
+    addresses = [ipaddress.ip_interface(a) for a in eth0["ipv6"]]
+    assert [a.network for a in addresses if not a.is_link_local] == [subnet], eth0["ipv6"]
 
 
 def test_network_mtu_option_sets_the_interface_mtu(resources: ResourceScope) -> None:

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from parity.run.target import Target
 from parity.workload.probe import Prober
 from plugins.workload import Observe
 from suites.verdicts import not_applicable
 
-
-@pytest.fixture
-def seccomp_profile(target: Target) -> str:
-    if not target.supports("seccomp"):
-        not_applicable(target.spec.why_missing("seccomp"))
-    profile = target.facts.seccomp_profile
-    if profile is None:
-        not_applicable(f"engine of {target.name} reports no seccomp support (SecurityOptions)")
-    return profile
+# Whether a target applies seccomp is its declaration (its kind's default, or matrix.yaml
+# capabilities), never what its engine says of itself: an engine that drops seccomp where
+# it is declared fails these checks instead of escaping them.
+SECCOMP = pytest.mark.requires("seccomp")
 
 
-def test_seccomp_filter_mode_is_active(probe: Prober, seccomp_profile: str) -> None:
-    """An engine that reports seccomp runs containers in seccomp filter mode (2), with one
+@SECCOMP
+def test_seccomp_filter_mode_is_active(probe: Prober) -> None:
+    """A target that declares seccomp runs containers in seccomp filter mode (2), with one
     filter, and /proc/self/status says the same.
 
     Source: Docker docs "Seccomp security profiles for Docker"; prctl(2) PR_GET_SECCOMP;
@@ -32,7 +27,8 @@ def test_seccomp_filter_mode_is_active(probe: Prober, seccomp_profile: str) -> N
     assert (mode["seccomp"], fields["Seccomp"], fields["Seccomp_filters"]) == (2, "2", "1")
 
 
-def test_unconfined_has_no_filter(observe: Observe, seccomp_profile: str) -> None:
+@SECCOMP
+def test_unconfined_has_no_filter(observe: Observe) -> None:
     """--security-opt seccomp=unconfined runs the container without any seccomp filter.
 
     Source: Docker docs "Seccomp security profiles for Docker", "Run without the default
@@ -73,8 +69,9 @@ REFUSED = [
 ]
 
 
+@SECCOMP
 @pytest.mark.parametrize("syscall", REFUSED)
-def test_default_container_refuses_with_eperm(probe: Prober, seccomp_profile: str, syscall: str) -> None:
+def test_default_container_refuses_with_eperm(probe: Prober, syscall: str) -> None:
     """A default container (default seccomp profile, default capabilities) is refused
     this system call with EPERM.
 
@@ -94,10 +91,9 @@ def test_default_container_refuses_with_eperm(probe: Prober, seccomp_profile: st
 PROFILE_ONLY = [("unshare-user", None), ("keyctl-join", None), ("add_key", None), ("request_key", "ENOKEY")]
 
 
+@SECCOMP
 @pytest.mark.parametrize(("syscall", "unconfined"), PROFILE_ONLY, ids=[s for s, _ in PROFILE_ONLY])
-def test_the_profile_is_what_refuses(
-    probe: Prober, observe: Observe, seccomp_profile: str, syscall: str, unconfined: str | None
-) -> None:
+def test_the_profile_is_what_refuses(probe: Prober, observe: Observe, syscall: str, unconfined: str | None) -> None:
     """These calls are refused (EPERM) by the default seccomp profile itself: under
     --security-opt seccomp=unconfined the same call succeeds or fails for its own reason.
 
@@ -117,8 +113,9 @@ def test_the_profile_is_what_refuses(
 ALLOWED = ["ptrace-traceme", "personality-query", "personality-linux32", "chroot", "mlock", "adjtimex-read"]
 
 
+@SECCOMP
 @pytest.mark.parametrize("syscall", ALLOWED)
-def test_default_profile_allows(probe: Prober, seccomp_profile: str, syscall: str) -> None:
+def test_default_profile_allows(probe: Prober, syscall: str) -> None:
     """The default seccomp profile lets this system call through, and it succeeds.
 
     Source: moby profiles/seccomp/default.json (allow list and its conditional rules);
