@@ -9,6 +9,8 @@ rendered by ``parity.certification.render`` as HTML (for people), Markdown (for 
     python -m parity.certification reports/                  # matrix.{html,md,json}
     python -m parity.certification compare OLD NEW           # comparison.{html,md,json}
     python -m parity.certification validate reports/*.xml    # xunit2 schema problems
+    python -m parity.certification flakes --runs 3 -- suites --target local -n 2
+                                                             # verdicts that flip between runs
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from parity.certification import junit, render
+from parity.certification import flakes, junit, render
 from parity.certification.comparison import CertificationError, Comparison, compare
 from parity.certification.junit import JUnitError
 from parity.certification.matrix import ConformanceMatrix, build_matrix
@@ -52,7 +54,7 @@ def _folder_of(path: Path) -> Path:
     return path if path.is_dir() else path.parent
 
 
-COMMANDS = ("matrix", "compare", "validate")
+COMMANDS = ("matrix", "compare", "validate", "flakes")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     comparison.add_argument("--out", type=Path, help="folder for comparison.{html,md,json} (default: NEW's)")
     validate = commands.add_parser("validate", help="check JUnit files against the xunit2 schema")
     validate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="JUnit files or folders of them")
+    flaky = commands.add_parser("flakes", help="run pytest N times and list every check whose verdict changed")
+    flaky.add_argument("--runs", type=int, default=3, help="how many runs (at least 2; default 3)")
+    flaky.add_argument("--out", type=Path, default=Path("reports/flakes"), help="folder for each run's reports")
+    flaky.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS", help="what pytest runs")
     return parser
 
 
@@ -77,7 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in and args_in[0] not in COMMANDS and not args_in[0].startswith("-"):
         args_in.insert(0, "matrix")
-    args = _parser().parse_args(args_in)
+    parser = _parser()
+    args = parser.parse_args(args_in)
+    if args.command == "flakes":
+        if args.runs < 2:
+            parser.error(f"flakes: --runs {args.runs}: a flip needs at least 2 runs")
+        given = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+        return flakes.gate(args.runs, args.out, given or ["suites"])
     try:
         if args.command == "matrix":
             matrix = build_matrix(junit.read_all(args.paths))
