@@ -83,6 +83,10 @@ def test_launched_targets_are_opt_in() -> None:
             "target 'a': key 'capabilities': unknown capability 'host_netwrok'",
         ),
         (
+            "reference: nope\ntargets:\n  - {name: a, kind: linux}\n",
+            "reference 'nope' is not a target (targets: a)",
+        ),
+        (
             "targets:\n  - {name: a, kind: linux, capabilities: {host_network: false}}\n",
             "target 'a': key 'capabilities.host_network': false needs a reason: "
             "write {supported: false, because: <why this target lacks it>}",

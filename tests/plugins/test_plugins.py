@@ -70,9 +70,15 @@ def test_kind_marker_selects_that_kind_only(project: pytest.Pytester, marker: st
     assert collected(result) == [f"test_checks.py::test_one[{name}]", f"test_checks.py::test_host_network[{name}]"]
 
 
-def test_target_option_selects_and_orders(project: pytest.Pytester) -> None:
-    result = project.runpytest("--collect-only", "-q", "--target", "c", "--target", "a", "-k", "one")
-    assert collected(result) == ["test_checks.py::test_one[c]", "test_checks.py::test_one[a]"]
+def test_target_option_selects_and_orders_with_the_reference_first(project: pytest.Pytester) -> None:
+    """Named targets run in the order named, except the reference (a, the first linux
+    target), whose checks run first: a check must pass there before it judges others."""
+    result = project.runpytest("--collect-only", "-q", "--target", "c", "--target", "b", "--target", "a", "-k", "one")
+    assert collected(result) == [
+        "test_checks.py::test_one[a]",
+        "test_checks.py::test_one[c]",
+        "test_checks.py::test_one[b]",
+    ]
 
 
 def test_markers_are_registered(project: pytest.Pytester) -> None:
