@@ -158,7 +158,7 @@ class TargetReports:
     def write(self) -> list[Path]:
         """Write one JUnit file per target that ran checks; the files written."""
         broken = self.broken_checks()
-        generated: dict[str, str] = self.config.stash[GENERATED] if GENERATED in self.config.stash else {}
+        generated = self.config.stash.get(GENERATED, None) or {}
         verdicts = (
             {properties.REFERENCE: self.config.stash[REFERENCE] or "", properties.BROKEN: json.dumps(broken)}
             if broken
