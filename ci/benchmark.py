@@ -32,8 +32,8 @@ import docker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from parity import workload  # noqa: E402  # the project root is on the path only now
 from parity.run.resources import LABEL_RUN  # noqa: E402
+from parity.workload import image as workload  # noqa: E402  # the project root is on the path only now
 from tests.sensitivity.engines import SecondEngine  # noqa: E402
 
 OPS = ("create", "start", "exec")
