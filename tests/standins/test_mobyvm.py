@@ -3,7 +3,6 @@ that also end a hung guest. The boot tests start real qemu VMs (about a minute i
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -12,30 +11,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "standins" / "mobyvm.py"
+from tests.standins.vm_script import SCRIPT, free_port, load
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mobyvm", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-mobyvm = _load()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+mobyvm = load()
 
 
 def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -4,36 +4,16 @@ models a Windows share on 127.0.0.1 only, and stop ends the smbd it started."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "standins" / "mobyvm.py"
+from tests.standins.vm_script import free_port, load
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mobyvm_smb", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-mobyvm = _load()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+mobyvm = load()
 
 
 def option(command: list[str], flag: str) -> list[str]:
