@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,14 +304,19 @@ def run_dir(port: int) -> Path:
     return CACHE / f"run-{port}"
 
 
-def recorded_pid(port: int) -> int | None:
-    """The qemu pid recorded for this port, if that process still runs qemu."""
+def _live_pid(pid_file: Path, runs: Callable[[bytes], bool]) -> int | None:
+    """The pid in ``pid_file`` if that process still runs what ``runs`` sees in its command line."""
     try:
-        pid = int((run_dir(port) / "pid").read_text().strip())
+        pid = int(pid_file.read_text().strip())
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if b"qemu-system" in command else None
+    return pid if runs(command) else None
+
+
+def recorded_pid(port: int) -> int | None:
+    """The qemu pid recorded for this port, if that process still runs qemu."""
+    return _live_pid(run_dir(port) / "pid", lambda command: b"qemu-system" in command)
 
 
 def engine_answers(port: int, timeout: float = 2.0) -> bool:
@@ -418,12 +424,8 @@ def _samba_knows(parameter: str) -> bool:
 
 def smbd_pid(port: int) -> int | None:
     """The pid of this port's smbd (smb mode), if that process still runs it."""
-    try:
-        pid = int((run_dir(port) / "smbd.pid").read_text().strip())
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"smbd" in command and str(run_dir(port) / "smb" / "smb.conf").encode() in command else None
+    conf = str(run_dir(port) / "smb" / "smb.conf").encode()
+    return _live_pid(run_dir(port) / "smbd.pid", lambda command: b"smbd" in command and conf in command)
 
 
 def start_smbd(port: int, share: Path) -> int:

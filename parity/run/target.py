@@ -64,9 +64,9 @@ class TargetState:
         return cls(data["name"], data["address"], facts, data["unavailable"], data["reaped"], observed)
 
 
-def contact(spec: TargetSpec, identity: RunIdentity, *, observe: bool = True) -> TargetState:
+def contact(spec: TargetSpec, identity: RunIdentity) -> TargetState:
     """Detect the engine, check it against the declared kind, reap debris of killed runs,
-    and (unless ``observe`` is false) observe what its containers see."""
+    and observe what its containers see."""
     try:
         endpoint = resolve_endpoint(spec.engine)
     except (EngineUnavailable, docker.errors.DockerException) as exc:  # e.g. TLS files named by DOCKER_CERT_PATH
@@ -83,10 +83,8 @@ def contact(spec: TargetSpec, identity: RunIdentity, *, observe: bool = True) ->
     client = endpoint.client(timeout, version=engine_contact.negotiate_api_version(facts))
     try:
         reaped = resources.reap_stale(client, identity.run_id)
-        observed = ObservedPlatform(unobserved="not observed in this run")
-        if observe:
-            arch = workload.docker_arch(spec.platform.split("/")[1] if spec.platform else facts.architecture)
-            observed = observe_target(client, spec, identity, arch, shaping_for(spec, client.api.api_version))
+        arch = workload_arch(spec, facts)
+        observed = observe_target(client, spec, identity, arch, shaping_for(spec, client.api.api_version))
     except (docker.errors.DockerException, resources.CleanupError, requests.exceptions.RequestException) as exc:
         return TargetState(spec.name, address, facts, unavailable=f"{endpoint.url}: {reason(exc, timeout)}")
     except workload.WorkloadError as exc:  # no build for the engine's architecture
@@ -96,12 +94,17 @@ def contact(spec: TargetSpec, identity: RunIdentity, *, observe: bool = True) ->
     return TargetState(spec.name, address, facts, None, dict(reaped), observed)
 
 
-def contact_all(specs: Sequence[TargetSpec], identity: RunIdentity, *, observe: bool = True) -> list[TargetState]:
+def contact_all(specs: Sequence[TargetSpec], identity: RunIdentity) -> list[TargetState]:
     """Contact targets concurrently: a slow engine does not delay the others."""
     if not specs:
         return []
     with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="parity-contact") as pool:
-        return list(pool.map(lambda spec: contact(spec, identity, observe=observe), specs))
+        return list(pool.map(lambda spec: contact(spec, identity), specs))
+
+
+def workload_arch(spec: TargetSpec, facts: EngineFacts) -> str:
+    """The workload's architecture: the declared platform's, else the engine's."""
+    return workload.docker_arch(spec.platform.split("/")[1] if spec.platform else facts.architecture)
 
 
 def fact_table_of(spec: TargetSpec, state: TargetState) -> dict[str, FactValue]:
@@ -161,8 +164,7 @@ class Target:
 
     @property
     def architecture(self) -> str:
-        declared = self.spec.platform.split("/")[1] if self.spec.platform else self.facts.architecture
-        return workload.docker_arch(declared)
+        return workload_arch(self.spec, self.facts)
 
     @property
     def image(self) -> str:
