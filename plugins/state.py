@@ -66,7 +66,8 @@ def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> 
 
 
 def facts_of(config: pytest.Config, name: str) -> dict[str, FactValue]:
-    """The platform facts of a selected target (empty before contact or when it is unavailable)."""
+    """The platform facts of a selected target: empty before contact, only its declared
+    kind when its engine did not answer."""
     state = config.stash.get(STATES, {}).get(name)
     return {} if state is None else fact_table_of(spec_of(config, name), state)
 
