@@ -6,6 +6,7 @@ pytest_plugins = [
     "plugins.launch",
     "plugins.targets",
     "plugins.workload",
+    "plugins.requirements",
     "plugins.expectations",
     "plugins.hypothesis_profiles",
     "plugins.reports",

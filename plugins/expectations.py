@@ -16,7 +16,7 @@ import pytest
 
 from parity.config.divergences import DivergenceError, find, load
 from parity.platform.fact_table import FactValue
-from plugins.state import ROWS, SELECTED, STATES, facts_of, rows_applying, target_of
+from plugins.state import ROWS, SELECTED, STATES, check_function, facts_of, rows_applying, target_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,12 +55,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             + (f" (when {'; '.join(conditions)})" if conditions else "")
         )
     return lines
-
-
-def check_function(item: pytest.Item) -> str:
-    """'suites/<file>.py::<function>' of a test item, independent of its parameters."""
-    path = item.nodeid.split("::", 1)[0]
-    return f"{path}::{getattr(item, 'originalname', item.name)}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

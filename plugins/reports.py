@@ -33,6 +33,7 @@ from parity.run.target import shaping_for
 from plugins.state import (
     GENERATED,
     IDENTITY,
+    LEVEL,
     REFERENCE,
     SELECTED,
     STATES,
@@ -112,6 +113,8 @@ class TargetReports:
         # failed or skipped them; an interrupted check has none and must not read as a pass
         self.finished: set[tuple[str, str]] = set()
         self.written: list[Path] = []
+        # check function -> its requirement as JSON, as the checks' reports carried it
+        self.requirements: dict[str, dict[str, str]] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Fold setup/call/teardown into one testcase, as pytest's junitxml does."""
@@ -125,6 +128,11 @@ class TargetReports:
         if case is None:
             case = self.cases[name][report.nodeid] = empty_case(report.nodeid)
         self.seconds[(name, report.nodeid)] += report.duration
+        requirement: str = getattr(report, "parity_requirement", "")
+        if requirement:
+            data = self.requirements[report.nodeid.split("[", 1)[0]] = json.loads(requirement)
+            case._elem.set("group", data["level"])  # xunit2 allows these two attributes
+            case._elem.set("url", data["link"])
         if report.when == "call" or not report.passed:
             self.finished.add((name, report.nodeid))
         case.time = round(self.seconds[(name, report.nodeid)], 3)
@@ -196,6 +204,8 @@ class TargetReports:
                     ),
                     **verdicts,
                     **generated,
+                    properties.LEVEL: self.config.stash[LEVEL].value,
+                    properties.REQUIREMENTS: json.dumps(dict(sorted(self.requirements.items()))),
                 },
             )
             for nodeid, case in cases.items():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from parity.certification.requirements import Level
 from parity.config.divergences import Divergence, applying
 from parity.config.matrix import TargetSpec
 from parity.platform.fact_table import FactValue
@@ -30,6 +31,7 @@ ROWS = pytest.StashKey[tuple[Divergence, ...]]()  # the known divergences of thi
 # what replays the run's generated examples (hypothesis profile and seed), for the reports
 GENERATED = pytest.StashKey[dict[str, str]]()
 WORKLOAD = pytest.StashKey[str]()  # on an item: the workload image the check ran on
+LEVEL = pytest.StashKey[Level]()  # the requirement level this run certifies (--level)
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -48,6 +50,12 @@ def target_of(item: pytest.Item) -> str | None:
     if callspec is None or "target" not in callspec.params:
         return None
     return str(callspec.params["target"])
+
+
+def check_function(item: pytest.Item) -> str:
+    """'suites/<file>.py::<function>' of a test item, independent of its parameters."""
+    path = item.nodeid.split("::", 1)[0]
+    return f"{path}::{getattr(item, 'originalname', item.name)}"
 
 
 def spec_of(config: pytest.Config, name: str) -> TargetSpec:

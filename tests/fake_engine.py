@@ -183,6 +183,14 @@ def _typed(label: str, value: str) -> Any:
     return value
 
 
+# a check as the pytester projects write one: it states its requirement, as every check must
+ONE_CHECK = """def test_one(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
+"""
+
+
 @dataclass(frozen=True)
 class Request:
     """One request as the stand-in engine received it."""

@@ -7,12 +7,32 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from parity import kinds
+from parity.certification import properties
 from parity.certification.junit import area
+from parity.certification.requirements import COVERS, Level, Requirement, from_property, function_of
 from parity.certification.results import Outcome, Result, TargetRun
 
 ABSENT = Result(Outcome.NOT_RUN, "no result in this target's report")
+# what keeps a target from a level: a difference no row explains, a fixed row (strict
+# xfail: the row is wrong now), or a check without a verdict; a known divergence and a
+# capability the target lacks (with its reason) do not
+BLOCKS = frozenset({Outcome.FAIL, Outcome.ERROR, Outcome.FIXED, Outcome.NOT_RUN})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A target run's certification: the highest level it is certified at, if any."""
+
+    level: Level | None  # None: not certified
+    checked: Level  # the level the run checked (--level): it cannot certify above it
+    blocking: dict[Level, list[str]]  # level -> the checks that keep the target from it
+
+    @property
+    def certified(self) -> bool:
+        return self.level is not None
 
 
 def natural(text: str) -> list[int | str]:
@@ -42,6 +62,37 @@ class ConformanceMatrix:
         found = Counter(self.cell(check, column).outcome for checks in self.areas.values() for check in checks)
         return {outcome: found[outcome] for outcome in Outcome}
 
+    def requirement(self, check: str) -> Requirement | None:
+        """What a check requires, as the first report that states it says."""
+        for column in self.columns:
+            found = _requirements(column.run).get(function_of(check))
+            if found is not None:
+                return found
+        return None
+
+    def level_of(self, check: str) -> Level:
+        """A check's level; one no report states (an older report) counts as MUST, so it
+        can only keep a target from certification, never help it there."""
+        found = self.requirement(check)
+        return found.level if found is not None else Level.MUST
+
+    def verdict(self, column: Column) -> Verdict:
+        checked = Level(column.run.properties.get(properties.LEVEL, Level.SHOULD.value))
+        blocking: dict[Level, list[str]] = {level: [] for level in Level}
+        # the column's own checks: whether its run missed any of the catalogue is the
+        # bundle verifier's question (it knows the catalogue), not the matrix's
+        for check, result in sorted(column.run.results.items()):
+            if result.outcome in BLOCKS:
+                for level in Level:
+                    if self.level_of(check) in COVERS[level]:
+                        blocking[level].append(check)
+        certified = None
+        if column.run.results:
+            for level in (Level.MUST, Level.SHOULD):
+                if not blocking[level] and COVERS[level] <= COVERS[checked]:
+                    certified = level
+        return Verdict(certified, checked, blocking)
+
     def top_divergences(
         self, column: Column, limit: int = 3, outcome: Outcome = Outcome.DIVERGENCE
     ) -> list[tuple[str, str, int]]:
@@ -52,6 +103,15 @@ class ConformanceMatrix:
         )
         ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
         return [(reason, reference, count) for (reason, reference), count in ranked[:limit]]
+
+
+def _requirements(run: TargetRun) -> dict[str, Requirement]:
+    return _parsed(run.properties.get(properties.REQUIREMENTS, ""))
+
+
+@cache
+def _parsed(text: str) -> dict[str, Requirement]:
+    return from_property(text)
 
 
 def _column_key(run: TargetRun) -> tuple[int, str, list[int | str], str]:

@@ -29,6 +29,11 @@ REFERENCE = "reference"  # the run's reference target, when it was in the run
 # checks that failed on the reference, as JSON {check: its message}: broken on every target
 BROKEN = "broken"
 
+# what each check requires, as JSON {check function: {"id", "level", "link"}}
+# (parity.certification.requirements); per testcase too, as its group (level) and url
+REQUIREMENTS = "requirements"
+LEVEL = "level"  # the requirement level the run certifies (--level): MUST or SHOULD
+
 # pytest's own --junitxml file: one suite for every target
 TARGETS = "parity.targets"  # {"target": "kind", ...} as JSON
 RUN_OF_ALL = "parity.run"

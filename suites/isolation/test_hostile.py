@@ -42,6 +42,7 @@ def test_a_gigabyte_of_logs_is_bounded_by_rotation(resources: ResourceScope, pro
 
     Source: Docker docs "JSON File logging driver" (max-size: "maximum size of the log
     before it is rolled"; max-file: "maximum number of log files that can be present").
+    Level: SHOULD, https://docs.docker.com/engine/logging/drivers/json-file/
     """
     sample, seconds = _write_logs(resources, 16 * MiB, timeout=600)
     assert (sample.status, sample.stdout[-11:]) == (0, b"parity-end\n")

@@ -23,6 +23,7 @@ def test_pid_1_is_the_containers_own_process(probe: Prober) -> None:
     idle command), not the host's init.
 
     Source: pid_namespaces(7); Docker run reference "PID settings (--pid)".
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     cmdline = probe.one("read", "/proc/1/cmdline")["data"]
     assert cmdline == f"{PROBE_PATH}\x00idle\x00"
@@ -34,6 +35,7 @@ def test_sibling_containers_have_separate_namespaces(probe: Prober, resources: R
 
     Source: namespaces(7); Docker overview, "The underlying technology" (pid, net, ipc,
     mnt, uts namespaces per container).
+    Level: SHOULD, https://docs.docker.com/get-started/docker-overview/
     """
     sibling = Prober(resources.container())
     assert namespace_ids(probe, [namespace]) != namespace_ids(sibling, [namespace])
@@ -50,6 +52,7 @@ def test_cgroup_namespace_follows_the_engine_default(
 
     Source: dockerd reference "--default-cgroupns-mode" ("private" on cgroup v2 hosts,
     "host" on cgroup v1); cgroup_namespaces(7); cgroups(7).
+    Level: SHOULD, https://docs.docker.com/reference/cli/dockerd/
     """
     sibling = Prober(resources.container())
     shared = namespace_ids(probe, ["cgroup"]) == namespace_ids(sibling, ["cgroup"])
@@ -62,6 +65,7 @@ def test_private_cgroup_namespace_shows_root_cgroup(resources: ResourceScope) ->
 
     Source: cgroup_namespaces(7) ("the cgroup namespace root ... appears as /"); Docker
     run reference "--cgroupns".
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     container = resources.container(cgroupns="private")
     lines = Prober(container).one("read", "/proc/self/cgroup")["data"].splitlines()
@@ -75,6 +79,7 @@ def test_consistency_user_namespace_mapping_matches_engine_userns_remap(probe: P
 
     Source: user_namespaces(7) (/proc/pid/uid_map); dockerd reference "--userns-remap";
     GET /info SecurityOptions "name=userns".
+    Level: SHOULD, https://docs.docker.com/reference/cli/dockerd/
     """
     rows = [line.split() for line in probe.one("read", "/proc/self/uid_map")["data"].splitlines()]
     if target.facts.userns_remapped:
@@ -90,6 +95,7 @@ def test_shm_of_one_container_is_not_seen_by_another(resources: ResourceScope) -
 
     Source: ipc_namespaces(7); Docker run reference "IPC settings (--ipc)" (default
     "private" for API >= 1.32, "shareable" before).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     first, second = Prober(resources.container()), Prober(resources.container())
     written, own = first(
@@ -104,6 +110,7 @@ def test_ipc_container_mode_shares_the_ipc_namespace(resources: ResourceScope) -
     """--ipc container:X (X created with --ipc shareable) shares X's IPC namespace and /dev/shm.
 
     Source: Docker run reference "IPC settings (--ipc)".
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     owner = Prober(resources.container(ipc_mode="shareable"))
     owner.one("write", "/dev/shm/shared", "O_WRONLY|O_CREAT", "0600", b"hello".hex())
@@ -116,6 +123,7 @@ def test_pid_container_mode_sees_the_other_containers_processes(workload: Contai
     """--pid container:X joins X's PID namespace: PID 1 is X's main process.
 
     Source: Docker run reference "PID settings (--pid)" ("container:<name|id>").
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     joined = Prober(resources.container(pid_mode=f"container:{workload.id}"))
     assert joined.one("read", "/proc/1/cmdline")["data"] == f"{PROBE_PATH}\x00idle\x00"
@@ -127,6 +135,7 @@ def test_pid_host_mode_sees_containers_as_host_processes(workload: Container, re
     process is visible under its host pid (State.Pid).
 
     Source: Docker run reference "--pid=host"; Engine API ContainerInspect State.Pid.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     workload.reload()
     host_pid = workload.attrs["State"]["Pid"]

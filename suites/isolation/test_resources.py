@@ -35,6 +35,7 @@ def test_consistency_cgroup_version_is_the_engines(target: Target, request: pyte
 
     Source: cgroups(7); statfs(2) f_type (include/uapi/linux/magic.h CGROUP2_SUPER_MAGIC,
     TMPFS_MAGIC); Engine API GET /info CgroupVersion (API 1.40 and later).
+    Level: MUST, https://man7.org/linux/man-pages/man7/cgroups.7.html
     """
     if not target.facts.cgroup_version:
         not_applicable(f"the engine of {target.name} reports no CgroupVersion (GET /info)")
@@ -47,6 +48,7 @@ def test_memory_limit_is_written_to_the_cgroup(observe: Observe, cgroup_version:
 
     Source: Docker docs "Resource constraints" (--memory); cgroup v1 memory.limit_in_bytes,
     cgroup v2 memory.max (Documentation/admin-guide/cgroup-v2.rst).
+    Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
     path = cgroup_file(cgroup_version, "memory/memory.limit_in_bytes", "memory.max")
     limit = observe(("read", path), mem_limit="64m", memswap_limit="64m")[0]["data"]
@@ -66,6 +68,7 @@ def test_memory_hog_is_oom_killed(resources: ResourceScope) -> None:
 
     Source: Docker docs "Resource constraints" ("... the kernel kills processes in the
     container"); exit status 128 + SIGKILL(9).
+    Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
     done = resources.run([PROBE_PATH, "alloc", "128"], mem_limit="64m", memswap_limit="64m")
     assert (done.status, done.stdout) == (137, b""), done.state
@@ -113,6 +116,7 @@ def test_oom_kill_in_a_running_container_is_reported(resources: ResourceScope, c
     Docker docs "docker events" (container event oom); cgroup v1 memory.oom_control
     oom_kill (Documentation/admin-guide/cgroup-v1/memory.rst), cgroup v2 memory.events
     oom_kill (Documentation/admin-guide/cgroup-v2.rst).
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/
     """
     began = time.monotonic()
     container = resources.container([PROBE_PATH, "idle"], mem_limit="64m", memswap_limit="64m")
@@ -140,6 +144,7 @@ def test_consistency_meminfo_is_the_engine_memory_under_a_limit(observe: Observe
 
     Source: Docker docs "Resource constraints" (limits are cgroup limits); proc(5)
     /proc/meminfo; GET /info MemTotal (read from the host's /proc/meminfo).
+    Level: MUST, https://man7.org/linux/man-pages/man5/proc.5.html
     """
     meminfo = observe(("read", "/proc/meminfo"), mem_limit="64m")[0]["data"]
     total_kib = next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:"))
@@ -153,6 +158,7 @@ def test_cpu_quota_is_written_to_the_cgroup(observe: Observe, cgroup_version: st
     Source: Docker docs "Resource constraints", "Configure the default CFS scheduler"
     (--cpus = quota/period, period 100000); cgroup v1 cpu.cfs_quota_us / cpu.cfs_period_us,
     cgroup v2 cpu.max.
+    Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
     if cgroup_version == "2":
         assert observe(("read", "/sys/fs/cgroup/cpu.max"), nano_cpus=500_000_000)[0]["data"] == "50000 100000\n"
@@ -172,6 +178,7 @@ def test_pids_limit_stops_a_fork_bomb(observe: Observe, cgroup_version: str) -> 
 
     Source: Docker run reference "--pids-limit"; cgroup pids controller (pids.max);
     fork(2) EAGAIN.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     path = cgroup_file(cgroup_version, "pids/pids.max", "pids.max")
     limit, bomb = observe(("read", path), ("fork-bomb", "100", "2000"), pids_limit=32)
@@ -194,6 +201,7 @@ def test_consistency_all_engine_cpus_are_online_and_usable(probe: Prober, target
 
     Source: sysfs cpu hotplug ABI /sys/devices/system/cpu/online; sched_getaffinity(2);
     GET /info NCPU.
+    Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
     online, nproc = probe(("read", "/sys/devices/system/cpu/online"), ("nproc",))
     assert (cpus_in(online["data"]), nproc["affinity"]) == (target.facts.ncpu, target.facts.ncpu)
@@ -205,6 +213,7 @@ def test_cpuset_restricts_the_affinity_mask(observe: Observe) -> None:
 
     Source: Docker docs "Resource constraints" (--cpuset-cpus); cpuset(7);
     sched_getaffinity(2).
+    Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
     assert observe(("nproc",), cpuset_cpus="0")[0]["affinity"] == 1
 
@@ -216,6 +225,7 @@ def test_consistency_cpuset_leaves_every_engine_cpu_online(observe: Observe, tar
 
     Source: Docker docs "Resource constraints" (--cpuset-cpus); cpuset(7); sysfs cpu
     hotplug ABI /sys/devices/system/cpu/online; GET /info NCPU.
+    Level: MUST, https://man7.org/linux/man-pages/man7/cpuset.7.html
     """
     online = observe(("read", "/sys/devices/system/cpu/online"), cpuset_cpus="0")[0]
     assert cpus_in(online["data"]) == target.facts.ncpu
@@ -228,6 +238,7 @@ def test_read_only_rootfs_refuses_writes(observe: Observe) -> None:
 
     Source: Docker run reference "--read-only: Mount the container's root filesystem as
     read only"; open(2) EROFS.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     root, tmp, shm = observe(
         ("open", "/parity", "O_WRONLY|O_CREAT", "0644"),
@@ -242,6 +253,7 @@ def test_cgroup_filesystem_is_read_only(probe: Prober, cgroup_version: str) -> N
     """A non-privileged container cannot create cgroups: /sys/fs/cgroup is read-only (EROFS).
 
     Source: moby oci/defaults.go (cgroup mount "ro"); mkdir(2) EROFS.
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/oci/defaults.go
     """
     path = cgroup_file(cgroup_version, "memory/parity", "parity")
     made = probe.one("mkdir", path, "755")
@@ -254,6 +266,7 @@ def test_devices_cgroup_refuses_other_devices(probe: Prober) -> None:
 
     Source: OCI runtime spec config-linux.md "Device allowlist"; moby oci/defaults.go;
     cgroup v1 devices controller / v2 BPF device program; open(2) EPERM.
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/oci/defaults.go
     """
     folder = "/tmp/parity-devices"
     _, _, _, disk, null = probe(
@@ -271,6 +284,7 @@ def test_device_option_adds_a_device(observe: Observe) -> None:
     """--device /dev/null:/dev/parity-null adds a character device 1:3 that opens read-write.
 
     Source: Docker run reference "--device".
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     stat, opened = observe(
         ("stat", "/dev/parity-null"),
@@ -288,6 +302,7 @@ def test_privileged_gets_every_capability_and_no_seccomp(observe: Observe) -> No
     Source: Docker run reference "Runtime privilege and Linux capabilities"
     ("--privileged gives all capabilities to the container"); capabilities(7)
     /proc/sys/kernel/cap_last_cap.
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     last, caps, prctl = observe(("read", "/proc/sys/kernel/cap_last_cap"), ("caps",), ("prctl",), privileged=True)
     full = f"{(1 << (int(last['data']) + 1)) - 1:016x}"
@@ -299,6 +314,7 @@ def test_oom_score_adj_option(observe: Observe) -> None:
     """--oom-score-adj 500 sets the process's oom_score_adj to exactly 500.
 
     Source: Docker run reference "--oom-score-adj"; proc(5) /proc/pid/oom_score_adj.
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     assert observe(("read", "/proc/self/oom_score_adj"), oom_score_adj=500)[0]["data"] == "500\n"
 
@@ -310,6 +326,7 @@ def test_cpu_shares_are_written_to_the_cgroup(observe: Observe, cgroup_version: 
 
     Source: Docker docs "Resource constraints" (--cpu-shares); runc
     libcontainer/cgroups ConvertCPUSharesToCgroupV2Value.
+    Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
     path = cgroup_file(cgroup_version, "cpu/cpu.shares", "cpu.weight")
     expected = "20\n" if cgroup_version == "2" else "512\n"
@@ -322,6 +339,7 @@ def test_memory_reservation_is_the_soft_limit(observe: Observe, cgroup_version: 
     v2 memory.low) to 33554432.
 
     Source: Docker docs "Resource constraints" (--memory-reservation); cgroup-v2.rst memory.low.
+    Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
     path = cgroup_file(cgroup_version, "memory/memory.soft_limit_in_bytes", "memory.low")
     assert observe(("read", path), mem_reservation="32m")[0]["data"] == f"{32 * MiB}\n"
@@ -332,6 +350,7 @@ def test_cpuset_mems_is_written_to_the_cgroup(observe: Observe, cgroup_version: 
     """--cpuset-mems 0 restricts the container to memory node 0.
 
     Source: Docker docs "Resource constraints" (--cpuset-mems); cpuset(7) cpuset.mems.
+    Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
     path = cgroup_file(cgroup_version, "cpuset/cpuset.mems", "cpuset.mems")
     assert observe(("read", path), cpuset_mems="0")[0]["data"] == "0\n"
@@ -342,6 +361,7 @@ def test_shm_size_option(observe: Observe) -> None:
     """--shm-size 8m gives a /dev/shm tmpfs of exactly 8 MiB.
 
     Source: Docker run reference "--shm-size"; tmpfs(5).
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     statfs = observe(("statfs", "/dev/shm"), shm_size="8m")[0]
     assert statfs["blocks"] * statfs["bsize"] == 8 * MiB
@@ -351,6 +371,7 @@ def test_a_container_sees_only_its_own_processes(observe: Observe) -> None:
     """A fresh container's /proc lists its own processes only: the probe alone, as PID 1.
 
     Source: pid_namespaces(7) (a PID namespace's /proc shows the namespace's processes).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     pids, processes = observe(("pids",), ("zombies",))
     assert (pids["pid"], processes["processes"]) == (1, 1)
@@ -363,6 +384,7 @@ def test_consistency_uts_host_hostname_is_the_engine_name(observe: Observe, targ
     its host is called.
 
     Source: Docker run reference "UTS settings (--uts)"; GET /info Name (the host's hostname).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     assert observe(("uname",), uts_mode="host")[0]["nodename"] == target.facts.name
 
@@ -382,6 +404,7 @@ def test_block_io_throttles_are_written_to_the_cgroup(probe: Prober, observe: Ob
 
     Source: Docker run reference "--device-read-bps", "--device-write-iops"; cgroup v1
     blkio-controller.rst; cgroup-v2.rst "io.max".
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     device, numbers = engine_block_device(probe)
     options = {

@@ -44,6 +44,7 @@ def test_exit_status_is_the_main_process_exit_code(resources: ResourceScope, cod
 
     Source: Docker run reference "Exit status"; Engine API POST /containers/{id}/wait
     StatusCode; exit(3) (status & 0377).
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerWait
     """
     done = resources.run([PROBE_PATH, "exit", str(code)])
     assert (done.status, done.state["ExitCode"]) == (code, code)
@@ -53,6 +54,7 @@ def test_sigkill_from_the_engine_gives_137(resources: ResourceScope) -> None:
     """docker kill (SIGKILL) ends the container with exit status 137 (128 + 9).
 
     Source: Docker run reference "Exit status"; docker kill reference (default SIGKILL).
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/#exit-status
     """
     container = resources.container()
     container.kill()
@@ -65,6 +67,7 @@ def test_pid_1_survives_its_own_unhandled_signal(resources: ResourceScope) -> No
 
     Source: pid_namespaces(7) ("the only signals that can be sent to the init process
     are those for which the init process has established a signal handler").
+    Level: MUST, https://man7.org/linux/man-pages/man7/pid_namespaces.7.html
     """
     done = resources.run([PROBE_PATH, "kill-self", "SIGTERM"])
     assert (done.status, done.stderr) == (0, b"probe: kill-self SIGTERM: process survived the signal\n")
@@ -79,6 +82,7 @@ def test_init_exits_with_128_plus_the_signal_that_killed_the_command(
 
     Source: Docker run reference "--init" (docker-init is tini); tini README ("if the
     child was killed by a signal, tini exits with 128 + signal number"); signal(7).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#init
     """
     assert resources.run([PROBE_PATH, "kill-self", signal], init=True).status == status
 
@@ -87,6 +91,7 @@ def test_exec_exit_code(probe: Prober) -> None:
     """docker exec reports the exit code of the executed process.
 
     Source: Engine API GET /exec/{id}/json ExitCode.
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/
     """
     codes = [probe.container.exec_run([PROBE_PATH, "exit", str(code)])[0] for code in (0, 3, 255)]
     assert codes == [0, 3, 255]
@@ -98,6 +103,7 @@ def test_missing_command_fails_to_start_with_127(resources: ResourceScope) -> No
 
     Source: Docker run reference "Exit status" ("127 if the contained command cannot be
     found"); Engine API State.ExitCode and State.Error.
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/#exit-status
     """
     with pytest.raises(docker.errors.APIError, match="no such file or directory"):
         resources.container(["/nonexistent"])
@@ -113,6 +119,7 @@ def test_stop_sends_sigterm(resources: ResourceScope) -> None:
 
     Source: docker stop reference ("The main process inside the container will receive
     SIGTERM, and after a grace period, SIGKILL").
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/stop/
     """
     container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGTERM"])
     signals_ready(container)
@@ -126,6 +133,7 @@ def test_stop_kills_after_the_timeout(resources: ResourceScope) -> None:
     exit status 137, and not before the timeout.
 
     Source: docker stop reference (-t, --time: "Seconds to wait before killing").
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/stop/
     """
     container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "-", "IGNORE", "SIGTERM"])
     signals_ready(container)
@@ -142,6 +150,7 @@ def test_stop_signal_option(resources: ResourceScope) -> None:
     """--stop-signal SIGUSR1 makes docker stop send SIGUSR1 instead of SIGTERM.
 
     Source: Docker run reference "--stop-signal"; Dockerfile STOPSIGNAL.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#stop-signal
     """
     container = resources.container(
         [PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGUSR1"], stop_signal="SIGUSR1"
@@ -157,6 +166,7 @@ def test_kill_delivers_the_named_signal_to_pid_1(resources: ResourceScope) -> No
     """docker kill -s SIGHUP delivers SIGHUP to the main process, which keeps running.
 
     Source: docker kill reference ("--signal"); signal(7).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/kill/
     """
     container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGTERM"])
     signals_ready(container)
@@ -171,6 +181,7 @@ def test_init_runs_docker_init_as_pid_1(resources: ResourceScope) -> None:
 
     Source: Docker run reference "--init" ("... runs an init inside the container that
     forwards signals and reaps processes"); tini as docker-init.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#init
     """
     container = resources.container(init=True)
     cmdline = Prober(container).one("read", "/proc/1/cmdline")["data"]
@@ -184,6 +195,7 @@ def test_orphans_are_reaped_only_with_init(resources: ResourceScope, init: bool,
 
     Source: Docker run reference "--init"; wait(2) ("a child that terminates, but has
     not been waited for becomes a zombie"); PR_SET_CHILD_SUBREAPER / init reparenting.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#init
     """
     done = resources.run([PROBE_PATH, "orphan", "--", "sleep", "300", "--", "zombies"], init=init)
     assert json.loads(done.stdout)[2]["zombies"] == zombies
@@ -194,6 +206,7 @@ def test_restart_on_failure_stops_after_the_maximum(resources: ResourceScope) ->
 
     Source: Docker docs "Start containers automatically" (on-failure[:max-retries]);
     Engine API State and RestartCount.
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerCreate
     """
     container = resources.container(
         [PROBE_PATH, "exit", "3"], restart_policy={"Name": "on-failure", "MaximumRetryCount": 2}
@@ -211,6 +224,7 @@ def test_auto_remove_deletes_the_container_after_it_exits(resources: ResourceSco
     """--rm removes the container once its main process has exited.
 
     Source: Docker run reference "Clean up (--rm)".
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#rm
     """
     container = resources.container([PROBE_PATH, "exit", "0"], auto_remove=True)
     deadline = time.monotonic() + 30
@@ -230,6 +244,7 @@ def test_pause_freezes_and_unpause_resumes(resources: ResourceScope) -> None:
 
     Source: docker pause / unpause reference (cgroup freezer); Engine API POST /exec:
     409 "container is paused".
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/
     """
     container = resources.container()
     container.pause()
@@ -247,6 +262,7 @@ def test_logs_separate_stdout_and_stderr_in_order(resources: ResourceScope) -> N
     """Logs keep stdout and stderr apart, each in the order written.
 
     Source: docker logs reference; Engine API GET /containers/{id}/logs (stdout, stderr).
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerLogs
     """
     done = resources.run(["/bin/sh", "-c", "echo out1; echo err1 >&2; echo out2; echo err2 >&2"])
     assert (done.stdout, done.stderr) == (b"out1\nout2\n", b"err1\nerr2\n")
@@ -262,6 +278,7 @@ def test_large_output_is_logged_completely(resources: ResourceScope) -> None:
     every platform; completeness of the log is what this check is about.
 
     Source: Docker docs "JSON File logging driver" (default); docker logs reference.
+    Level: SHOULD, https://docs.docker.com/engine/logging/drivers/json-file/
     """
     size = 4 * 1024 * 1024
     line = "parity-" + "x" * 56  # 64-byte lines: 65536 log messages (the driver's cost is per message)
@@ -280,6 +297,7 @@ def test_environment_is_passed_byte_exact(resources: ResourceScope) -> None:
     """Environment values reach the process byte for byte: spaces, '=', tabs, UTF-8, empty.
 
     Source: Docker run reference "ENV (environment variables)"; environ(7).
+    Level: MUST, https://man7.org/linux/man-pages/man7/environ.7.html
     """
     values = {
         "PARITY_SPACES": " a  b ",
@@ -299,6 +317,7 @@ def test_argv_is_passed_byte_exact(resources: ResourceScope) -> None:
 
     Source: Docker run reference "CMD (default command or options)" (exec form, no shell);
     execve(2).
+    Level: MUST, https://man7.org/linux/man-pages/man2/execve.2.html
     """
     arguments = ["", " ", "--", "a\tb", "line\nbreak", "\u00e9", "$HOME", "'quoted'"]
     done = resources.run([PROBE_PATH, "argv", *arguments])
@@ -311,6 +330,7 @@ def test_exec_environment_user_and_working_directory(probe: Prober) -> None:
 
     Source: docker exec reference (--env, --user, --workdir); Engine API POST
     /containers/{id}/exec (Env, User, WorkingDir).
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/
     """
     env, ids = probe(
         ("env",), ("ids",), user="1000:1000", environment={"PARITY_EXEC": "1"}, workdir="/tmp", through_exec=True

@@ -26,6 +26,7 @@ def test_generated_exit_codes_are_reported_exactly(
     """Any exit code 0..255 of an exec'd process is the code docker exec reports.
 
     Source: exit(3) (status & 0377); Engine API GET /exec/{id}/json ExitCode.
+    Level: MUST, https://man7.org/linux/man-pages/man3/exit.3.html
     """
 
     def reported(prober: Prober) -> list[int | None]:
@@ -43,6 +44,7 @@ def test_generated_argv_is_passed_byte_exact(
     """Any list of NUL-free arguments reaches the process unchanged (no shell, no splitting).
 
     Source: execve(2); Engine API POST /containers/{id}/exec Cmd (exec form).
+    Level: MUST, https://man7.org/linux/man-pages/man2/execve.2.html
     """
 
     def seen(prober: Prober) -> list[bytes]:
@@ -61,6 +63,7 @@ def test_generated_environment_is_passed_byte_exact(
     NAME=VALUE, byte for byte.
 
     Source: environ(7); Engine API POST /containers/{id}/exec Env.
+    Level: MUST, https://man7.org/linux/man-pages/man7/environ.7.html
     """
 
     def seen(prober: Prober) -> list[bytes]:

@@ -29,6 +29,7 @@ def test_loopback_interface(probe: Prober) -> None:
 
     Source: Docker network docs ("every container has a loopback interface"); kernel
     loopback driver (drivers/net/loopback.c: mtu 64 KiB); ip-address(8).
+    Level: MUST, https://github.com/torvalds/linux/blob/master/drivers/net/loopback.c
     """
     interfaces = {i["name"]: i for i in probe.one("ifaces")["interfaces"]}
     lo = interfaces["lo"]
@@ -39,6 +40,7 @@ def test_loopback_tcp_round_trip(probe: Prober) -> None:
     """A TCP listener on 0.0.0.0 accepts a connection to 127.0.0.1 inside the container.
 
     Source: ip(7), tcp(7); loopback is part of every network namespace.
+    Level: MUST, https://man7.org/linux/man-pages/man7/ip.7.html
     """
     observed = probe.one("tcp-listen-check", "18080")
     assert (observed.ok, observed.errno) == (True, None)
@@ -49,6 +51,7 @@ def test_default_network_interfaces_are_lo_and_eth0(probe: Prober) -> None:
 
     Source: Docker docs "Bridge network driver" (one veth endpoint per network, named
     eth0 in the container).
+    Level: SHOULD, https://docs.docker.com/engine/network/drivers/bridge/
     """
     assert [i["name"] for i in probe.one("ifaces")["interfaces"]] == ["eth0", "lo"]
 
@@ -58,6 +61,7 @@ def test_consistency_eth0_address_is_the_one_the_engine_reports(probe: Prober, w
     reports in inspect (the engine allocates them; only it can say which it chose).
 
     Source: Engine API GET /containers/{id}/json NetworkSettings.IPAddress and IPPrefixLen.
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerInspect
     """
     workload.reload()
     settings = workload.attrs["NetworkSettings"]
@@ -71,6 +75,7 @@ def test_eth0_mtu_is_dockers_default_1500(probe: Prober) -> None:
     Source: dockerd reference "--mtu" ("default 1500"); moby daemon/config
     DefaultNetworkMtu = 1500; Docker docs "Bridge network driver", options table
     (com.docker.network.driver.mtu).
+    Level: SHOULD, https://docs.docker.com/reference/cli/dockerd/
     """
     eth0 = next(i for i in probe.one("ifaces")["interfaces"] if i["name"] == "eth0")
     assert eth0["mtu"] == DOCKER_DEFAULT_MTU
@@ -82,6 +87,7 @@ def test_consistency_default_route_is_the_gateway_the_engine_reports(probe: Prob
 
     Source: Docker docs "Bridge network driver"; Engine API NetworkSettings.Gateway;
     proc(5) /proc/net/route.
+    Level: SHOULD, https://docs.docker.com/engine/network/drivers/bridge/
     """
     workload.reload()
     routes = default_routes(probe.one("read", "/proc/net/route")["data"])
@@ -94,6 +100,7 @@ def test_consistency_etc_hosts_names_localhost_and_the_container(probe: Prober, 
 
     Source: moby libnetwork/etchosts (default content, then the container's own record);
     hosts(5).
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/vendor/github.com/docker/libnetwork/etchosts/etchosts.go
     """
     workload.reload()
     lines = probe.one("read", "/etc/hosts")["data"].splitlines()
@@ -109,6 +116,7 @@ def test_add_host_adds_a_hosts_record(observe: Observe) -> None:
 
     Source: Docker run reference "--add-host: Add a custom host-to-IP mapping"; hosts(5),
     getaddrinfo(3). (192.0.2.10 is TEST-NET-1, RFC 5737: no traffic is sent.)
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#add-host
     """
     hosts, resolved = observe(
         ("read", "/etc/hosts"), ("resolve", "parity-peer", "inet"), extra_hosts={"parity-peer": "192.0.2.10"}
@@ -121,6 +129,7 @@ def test_network_none_has_only_loopback(observe: Observe) -> None:
     """--network none leaves the container with the loopback interface only, and no route.
 
     Source: Docker docs "None network driver" ("only the loopback device is created").
+    Level: SHOULD, https://docs.docker.com/engine/network/drivers/none/
     """
     interfaces, routes = observe(("ifaces",), ("read", "/proc/net/route"), network_mode="none")
     assert [i["name"] for i in interfaces["interfaces"]] == ["lo"]
@@ -135,6 +144,7 @@ def test_host_network_shares_the_engine_hosts_interfaces(observe: Observe) -> No
     Source: Docker docs "Host network driver" ("the container's network stack is not
     isolated from the Docker host"); moby libnetwork/drivers/bridge DefaultBridgeName
     "docker0".
+    Level: SHOULD, https://docs.docker.com/engine/network/drivers/host/
     """
     names = [i["name"] for i in observe(("ifaces",), network_mode="host")[0]["interfaces"]]
     assert DOCKER_DEFAULT_BRIDGE in names
@@ -145,6 +155,7 @@ def test_container_network_mode_shares_interfaces(observe: Observe, workload: Co
     """--network container:X joins X's network namespace: same interfaces and addresses.
 
     Source: Docker run reference "--network container:<name|id>".
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#network
     """
     mine = probe.one("ifaces")["interfaces"]
     joined = observe(("ifaces",), network_mode=f"container:{workload.id}")[0]["interfaces"]

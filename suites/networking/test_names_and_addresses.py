@@ -24,6 +24,7 @@ def test_dns_options_are_written_to_resolv_conf(observe: Observe) -> None:
     nothing is queried). Their order and comment lines vary between engine releases.
 
     Source: Docker run reference "--dns", "--dns-search", "--dns-option"; resolv.conf(5).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     content = observe(("read", "/etc/resolv.conf"), dns=["192.0.2.53"], dns_search=["parity.test"], dns_opt=["ndots:3"])
     directives = sorted(line for line in content[0]["data"].splitlines() if line and not line.startswith("#"))
@@ -35,6 +36,7 @@ def test_hostname_is_written_to_etc_hostname_and_hosts(observe: Observe) -> None
     /etc/hosts record.
 
     Source: Docker run reference "--hostname"; hostname(5), hosts(5).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     hostname, hosts = observe(("read", "/etc/hostname"), ("read", "/etc/hosts"), hostname="parity-named")
     assert hostname["data"] == "parity-named\n"
@@ -45,6 +47,7 @@ def test_static_address_on_a_user_network(resources: ResourceScope) -> None:
     """--ip on a network with a configured subnet gives the container exactly that address.
 
     Source: Docker run reference "--ip"; docker network create --subnet.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     ipam = IPAMConfig(pool_configs=[IPAMPool(subnet="172.30.213.0/24")])
     network = resources.network(ipam=ipam)
@@ -60,6 +63,7 @@ def test_connecting_a_second_network_adds_an_interface(resources: ResourceScope)
 
     Source: docker network connect reference (--ip: "IPv4 address"), docker network
     disconnect reference; docker network create --subnet.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/network/connect/
     """
     first = resources.network()
     second = resources.network(ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="172.30.214.0/24")]))
@@ -77,6 +81,7 @@ def test_host_network_is_refused_where_not_declared(resources: ResourceScope, ta
 
     Source: matrix.yaml capabilities (declared); moby#38166 ("network host not found" on
     Windows daemons).
+    Level: SHOULD, https://github.com/moby/moby/issues/38166
     """
     if target.supports("host_network"):
         not_applicable(f"target {target.name} declares host_network")

@@ -34,6 +34,7 @@ def test_published_tcp_port_is_bound_to_loopback_on_an_ephemeral_port(start_serv
 
     Source: Docker run reference "-p ip::containerPort"; Docker docs "Published ports";
     moby portallocator (ephemeral range from ip_local_port_range, above 1023).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#publish
     """
     server = start_server("tcp", 7000, publish=["7000/tcp"])
     address, port = host_port(server, "7000/tcp")
@@ -46,6 +47,7 @@ def test_published_tcp_port_echoes(start_server: StartServer) -> None:
     """Bytes sent to the published TCP port reach the container and come back intact.
 
     Source: Docker docs "Published ports"; tcp(7).
+    Level: SHOULD, https://docs.docker.com/engine/network/#published-ports
     """
     server = start_server("tcp", 7000, publish=["7000/tcp"])
     payload = bytes(range(256)) * 16
@@ -56,6 +58,7 @@ def test_published_udp_port_echoes(start_server: StartServer) -> None:
     """A datagram sent to the published UDP port comes back intact.
 
     Source: Docker run reference "-p 127.0.0.1::53/udp"; udp(7).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#publish
     """
     server = start_server("udp", 7001, publish=["7001/udp"])
     payload = b"parity-udp\x00\xff" * 40
@@ -69,6 +72,7 @@ def test_large_payload_over_a_published_port(start_server: StartServer) -> None:
     """16 MiB through a published TCP port arrive complete and unchanged.
 
     Source: tcp(7) (reliable, ordered byte stream); Docker docs "Published ports".
+    Level: MUST, https://man7.org/linux/man-pages/man7/tcp.7.html
     """
     server = start_server("tcp", 7000, publish=["7000/tcp"])
     payload = hashlib.shake_256(b"parity").digest(16 * 1024 * 1024)
@@ -80,6 +84,7 @@ def test_two_containers_get_distinct_host_ports(start_server: StartServer) -> No
     """Two containers publishing the same container port get two different host ports.
 
     Source: Docker run reference "-p" (host port omitted: the engine allocates a free one).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#publish
     """
     first = start_server("tcp", 7000, publish=["7000/tcp"])
     second = start_server("tcp", 7000, publish=["7000/tcp"])
@@ -90,6 +95,7 @@ def test_several_published_ports_each_get_a_host_port(start_server: StartServer)
     """Publishing several container ports maps each to its own host port on 127.0.0.1.
 
     Source: Docker run reference "-p" (repeatable; one binding per container port).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#publish
     """
     server = start_server("tcp", 7000, publish=["7000/tcp", "7001/tcp", "7002/tcp"])
     ports = {spec: host_port(server, spec) for spec in ("7000/tcp", "7001/tcp", "7002/tcp")}

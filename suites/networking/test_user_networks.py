@@ -28,6 +28,7 @@ def test_user_network_uses_the_embedded_dns_server(resources: ResourceScope) -> 
 
     Source: Docker docs "Networking overview", DNS services ("containers that use a custom
     network use Docker's embedded DNS server ... 127.0.0.11"); moby libnetwork resolvconf.
+    Level: SHOULD, https://docs.docker.com/engine/network/#dns-services
     """
     network = resources.network()
     container = resources.container(network=network.name)
@@ -43,6 +44,7 @@ def test_container_names_and_aliases_resolve_on_a_user_network(resources: Resour
 
     Source: Docker docs "Networking overview" / "Bridge network driver" ("containers can
     resolve each other by name or alias"); docker network connect --alias; docker run --ip.
+    Level: SHOULD, https://docs.docker.com/engine/network/
     """
     network = resources.network(ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=SUBNET)]))
     endpoint = EndpointConfig(resources.client.api.api_version, aliases=["parity-alias"], ipv4_address=PEER_ADDRESS)
@@ -58,6 +60,7 @@ def test_tcp_between_containers_on_a_user_network(resources: ResourceScope, star
 
     Source: Docker docs "Bridge network driver" ("containers connected to the same
     user-defined bridge network effectively expose all ports to each other"); tcp(7).
+    Level: SHOULD, https://docs.docker.com/engine/network/drivers/bridge/
     """
     network = resources.network()
     server = start_server("tcp", 7000, network=network.name)
@@ -70,6 +73,7 @@ def test_udp_between_containers_on_a_user_network(resources: ResourceScope, star
     """A UDP datagram to another container on a user-defined network is echoed intact.
 
     Source: Docker docs "Bridge network driver"; udp(7).
+    Level: SHOULD, https://docs.docker.com/engine/network/drivers/bridge/
     """
     network = resources.network()
     server = start_server("udp", 7001, network=network.name)
@@ -91,6 +95,7 @@ def test_internal_network_cannot_reach_other_networks(resources: ResourceScope, 
     Source: docker network create reference, "--internal: Restrict external access to the
     network"; Docker docs "Packet filtering and firewalls" (DROP rules for internal
     networks).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/network/create/#internal
     """
     server = start_server("tcp", 7000)
     address = str(server.attrs["NetworkSettings"]["IPAddress"])
@@ -108,6 +113,7 @@ def test_user_networks_are_isolated_from_each_other(resources: ResourceScope, st
     Source: Docker docs "Bridge network driver" ("containers on different bridge
     networks can't communicate directly"); "Packet filtering and firewalls"
     (DOCKER-ISOLATION chains).
+    Level: SHOULD, https://docs.docker.com/engine/network/drivers/bridge/
     """
     first, second = resources.network(internal=False), resources.network(internal=False)
     server = start_server("tcp", 7000, network=first.name)
@@ -123,6 +129,7 @@ def test_ipv6_on_a_v6_enabled_network(resources: ResourceScope) -> None:
 
     Source: Docker docs "Use IPv6" (docker network create --ipv6 --subnet); RFC 4193 ULA;
     RFC 4291 (fe80::/10 link-local).
+    Level: SHOULD, https://docs.docker.com/engine/daemon/ipv6/
     """
     subnet = ipaddress.ip_network("fd00:7061:7269::/64")
     ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(subnet))])
@@ -138,6 +145,7 @@ def test_network_mtu_option_sets_the_interface_mtu(resources: ResourceScope) -> 
     eth0 with MTU 1400.
 
     Source: Docker docs "Bridge network driver", options (com.docker.network.driver.mtu).
+    Level: SHOULD, https://docs.docker.com/engine/network/drivers/bridge/
     """
     network = resources.network(options={"com.docker.network.driver.mtu": "1400"})
     container = resources.container(network=network.name)

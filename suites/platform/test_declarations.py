@@ -99,6 +99,7 @@ def test_capability_declaration_holds(
 
     Source: matrix.yaml capabilities and parity/kinds/ (the declaration under test);
     Docker run reference (-p, --network host, --sysctl, --privileged); Docker docs "Use IPv6".
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     declared = target.supports(capability)
     try:

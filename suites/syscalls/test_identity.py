@@ -28,6 +28,7 @@ def test_uname_reports_linux_on_the_declared_architecture(probe: Prober, target:
 
     Source: uname(2); matrix.yaml `platform` (os/arch, the OCI platform of the workload);
     the kernel's UTS_MACHINE (arch/x86/Makefile, arch/arm64/Makefile).
+    Level: MUST, https://man7.org/linux/man-pages/man2/uname.2.html
     """
     declared = declared_architecture(target)
     if declared is None:
@@ -45,6 +46,7 @@ def test_consistency_uname_reports_linux_on_the_engine_architecture(probe: Probe
     judges targets that declare their platform.
 
     Source: uname(2); Engine API GET /info "Architecture" (the engine host's `uname -m`).
+    Level: MUST, https://man7.org/linux/man-pages/man2/uname.2.html
     """
     if declared_architecture(target) is not None:
         not_applicable(f"target {target.name} declares its platform: the declared architecture is checked instead")
@@ -58,6 +60,7 @@ def test_consistency_uname_release_matches_engine_kernel(probe: Prober, target: 
     only the engine can say which one it runs).
 
     Source: Docker overview, "containers share the host kernel"; GET /info "KernelVersion".
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/
     """
     assert probe.one("uname")["release"] == target.facts.kernel_version
 
@@ -67,6 +70,7 @@ def test_default_hostname_is_the_short_container_id(probe: Prober, workload: Con
 
     Source: Docker run reference, "Network settings": "--hostname ... defaults to the
     container's ID"; docker/cli stringid.TruncateID (12 characters).
+    Level: SHOULD, https://docs.docker.com/engine/network/
     """
     observed = probe(("uname",), ("hostname",))
     assert workload.id is not None
@@ -77,6 +81,7 @@ def test_hostname_and_domainname_options(observe: Observe) -> None:
     """--hostname and --domainname set the UTS nodename and domainname exactly.
 
     Source: Docker run reference (--hostname, --domainname); uname(2), getdomainname(2).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     uname = observe(("uname",), hostname="parity-host", domainname="parity.test")[0]
     assert (uname["nodename"], uname["domainname"]) == ("parity-host", "parity.test")
@@ -87,6 +92,7 @@ def test_default_user_is_root_with_group_root(probe: Prober) -> None:
 
     Source: Docker run reference, "USER" ("the default user within a container is
     root (uid = 0)"); runc sets the user's groups from /etc/group of the image.
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     ids = probe.one("ids")
     assert (ids["uid"], ids["euid"], ids["suid"], ids["gid"], ids["egid"], ids["sgid"], ids["groups"]) == (
@@ -99,6 +105,7 @@ def test_user_by_name_takes_ids_and_groups_from_the_image(observe: Observe) -> N
     and /etc/group (the workload's user parity is 1000:1000, member of parity-extra 2000).
 
     Source: Docker run reference, "USER"; runc libcontainer/user GetExecUser.
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     ids = observe(("ids",), user="parity")[0]
     assert (ids["uid"], ids["euid"], ids["gid"], ids["egid"], ids["groups"]) == (1000, 1000, 1000, 1000, [1000, 2000])
@@ -109,6 +116,7 @@ def test_numeric_user_and_group_add(observe: Observe) -> None:
     """--user UID:GID sets exactly those ids; --group-add adds a supplementary group.
 
     Source: Docker run reference, "USER" and "--group-add: Add additional groups to join".
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     ids = observe(("ids",), user="1000:1000", group_add=["3000"])[0]
     assert (ids["uid"], ids["gid"], ids["groups"]) == (1000, 1000, [1000, 3000])
@@ -120,6 +128,7 @@ def test_default_environment(probe: Prober, workload: Container, variable: str) 
 
     Source: Docker run reference, "ENV (environment variables)": Docker sets HOSTNAME
     (and HOME when unset) for every container.
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     environment = probe.one("env")["env"]
     assert workload.id is not None
@@ -141,6 +150,7 @@ def test_realtime_clock_agrees_with_the_machine_running_pytest(probe: Prober) ->
 
     Source: clock_gettime(2) (CLOCK_REALTIME: "system-wide clock that measures real
     time"); time_namespaces(7) (not used by Docker: the host's clocks).
+    Level: MUST, https://man7.org/linux/man-pages/man2/clock_gettime.2.html
     """
     before = time.time_ns()
     first, second = probe(("clock",), ("clock",))

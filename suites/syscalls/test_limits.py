@@ -25,6 +25,7 @@ def test_ulimit_sets_soft_and_hard_exactly(observe: Observe, name: str, soft: in
     """--ulimit NAME=SOFT:HARD gives the container's process exactly those limits.
 
     Source: Docker run reference, "--ulimit"; getrlimit(2).
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     limits = observe(("rlimits",), ulimits=[Ulimit(name=name, soft=soft, hard=hard)])[0]["limits"]
     assert limits[name] == {"soft": soft, "hard": hard}
@@ -41,6 +42,7 @@ def test_default_limits_are_the_kernel_defaults_in_main_and_exec_processes(probe
     Source: dockerd reference "Default ulimit settings" (without --default-ulimit, limits
     are inherited from the daemon); moby daemon/oci_linux.go WithRlimits;
     include/asm-generic/resource.h INIT_RLIMITS; getrlimit(2).
+    Level: SHOULD, https://docs.docker.com/reference/cli/dockerd/
     """
     main = observe(("rlimits",))[0]["limits"]
     executed = probe.one("rlimits", through_exec=True)["limits"]

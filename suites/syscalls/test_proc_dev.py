@@ -14,6 +14,7 @@ def test_masked_proc_files_are_dev_null(probe: Prober, path: str) -> None:
 
     Source: moby oci/defaults.go MaskedPaths; OCI runtime spec "maskedPaths" (runc bind
     mounts /dev/null over masked files).
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/oci/defaults.go
     """
     stat, content = probe(("stat", path), ("read", path))
     assert (stat["type"], stat["rdev_major"], stat["rdev_minor"]) == ("chr", 1, 3)
@@ -26,6 +27,7 @@ def test_masked_folders_are_empty(probe: Prober, path: str) -> None:
 
     Source: moby oci/defaults.go MaskedPaths; OCI runtime spec "maskedPaths" (runc mounts
     a read-only tmpfs over masked directories).
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/oci/defaults.go
     """
     listing, made = probe(("readdir", path), ("mkdir", f"{path}/parity", "755"))
     assert listing["names"] == []
@@ -40,6 +42,7 @@ def test_readonly_proc_paths_refuse_writes(probe: Prober, path: str) -> None:
     writable file there for write fails with EROFS.
 
     Source: moby oci/defaults.go ReadonlyPaths; OCI runtime spec "readonlyPaths"; open(2) EROFS.
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/oci/defaults.go
     """
     opened = probe.one("open", path, "O_WRONLY", "0")
     assert (opened.ok, opened.errno) == (False, "EROFS")
@@ -49,6 +52,7 @@ def test_sys_is_mounted_read_only(probe: Prober) -> None:
     """/sys is sysfs mounted read-only in a non-privileged container (statfs has ST_RDONLY).
 
     Source: moby oci/defaults.go DefaultLinuxSpec mounts (sysfs "ro"); statfs(2) ST_RDONLY = 1.
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/oci/defaults.go
     """
     statfs = probe.one("statfs", "/sys")
     sysfs_magic = 0x62656572
@@ -66,6 +70,7 @@ def test_dev_holds_exactly_the_default_devices(probe: Prober) -> None:
 
     Source: OCI runtime spec config-linux.md "Default Devices"; Docker run reference
     ("by default, Docker containers ... not allowed to access any devices").
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     names = probe.one("readdir", "/dev")["names"]
     stats = probe(*(("lstat", f"/dev/{name}") for name in names))
@@ -92,6 +97,7 @@ def test_dev_symlinks(probe: Prober, link: str, destination: str) -> None:
     runtime spec requires.
 
     Source: OCI runtime spec runtime-linux.md "Dev symbolic links"; devpts (ptmx -> pts/ptmx).
+    Level: MUST, https://github.com/opencontainers/runtime-spec/blob/v1.0.2/runtime-linux.md
     """
     assert probe.one("readlink", f"/dev/{link}")["target"] == destination
 
@@ -106,6 +112,7 @@ def test_namespaced_sysctl_option(observe: Observe, sysctl: str, value: str) -> 
 
     Source: Docker run reference "Configure namespaced kernel parameters (sysctls) at
     runtime" (kernel.shm*, net.* are namespaced); proc(5) /proc/sys.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     path = "/proc/sys/" + sysctl.replace(".", "/")
     assert observe(("read", path), sysctls={sysctl: value})[0]["data"] == f"{value}\n"
@@ -116,6 +123,7 @@ def test_dev_shm_is_a_64_mib_tmpfs(probe: Prober) -> None:
 
     Source: Docker run reference "--shm-size: Size of /dev/shm. ... If you omit the unit,
     the system uses bytes. If you omit the size entirely, the system uses 64m"; tmpfs(5).
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
     stat, statfs = probe(("stat", "/dev/shm"), ("statfs", "/dev/shm"))
     tmpfs_magic = 0x01021994

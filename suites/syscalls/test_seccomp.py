@@ -21,6 +21,7 @@ def test_seccomp_filter_mode_is_active(probe: Prober) -> None:
 
     Source: Docker docs "Seccomp security profiles for Docker"; prctl(2) PR_GET_SECCOMP;
     proc(5) "Seccomp" and "Seccomp_filters".
+    Level: SHOULD, https://docs.docker.com/engine/security/seccomp/
     """
     mode, status = probe(("prctl",), ("read", "/proc/self/status"))
     fields = dict(line.split(":\t", 1) for line in status["data"].splitlines() if ":\t" in line)
@@ -33,6 +34,7 @@ def test_unconfined_has_no_filter(observe: Observe) -> None:
 
     Source: Docker docs "Seccomp security profiles for Docker", "Run without the default
     seccomp profile".
+    Level: SHOULD, https://docs.docker.com/engine/security/seccomp/
     """
     assert observe(("prctl",), security_opt=["seccomp=unconfined"])[0]["seccomp"] == 0
 
@@ -77,6 +79,7 @@ def test_default_container_refuses_with_eperm(probe: Prober, syscall: str) -> No
 
     Source: Docker docs "Seccomp security profiles for Docker" (blocked syscalls table,
     errno EPERM); capabilities(7) (EPERM without the capability the call needs).
+    Level: SHOULD, https://docs.docker.com/engine/security/seccomp/
     """
     observed = probe.one("syscall", syscall)
     if observed.get("unsupported"):
@@ -99,6 +102,7 @@ def test_the_profile_is_what_refuses(probe: Prober, observe: Observe, syscall: s
 
     Source: Docker docs "Seccomp security profiles for Docker"; moby
     profiles/seccomp/default.json; the man page of each call for its unconfined result.
+    Level: SHOULD, https://docs.docker.com/engine/security/seccomp/
     """
     confined = probe.one("syscall", syscall)
     free = observe(("syscall", syscall), security_opt=["seccomp=unconfined"])[0]
@@ -120,6 +124,7 @@ def test_default_profile_allows(probe: Prober, syscall: str) -> None:
 
     Source: moby profiles/seccomp/default.json (allow list and its conditional rules);
     Docker docs "Seccomp security profiles for Docker".
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/profiles/seccomp/default.json
     """
     observed = probe.one("syscall", syscall)
     assert (observed.ok, observed.errno) == (True, None)
@@ -130,6 +135,7 @@ def test_no_new_privileges_is_off_by_default(probe: Prober) -> None:
 
     Source: Docker run reference, "Security configuration" (no-new-privileges);
     prctl(2) PR_GET_NO_NEW_PRIVS.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     assert probe.one("prctl")["no_new_privs"] == 0
 
@@ -139,6 +145,7 @@ def test_no_new_privileges_option_sets_the_bit(observe: Observe) -> None:
     """--security-opt no-new-privileges sets no_new_privs to 1 for the container process.
 
     Source: Docker run reference, "Security configuration"; prctl(2) PR_SET_NO_NEW_PRIVS.
+    Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     prctl, status = observe(("prctl",), ("read", "/proc/self/status"), security_opt=["no-new-privileges"])
     assert prctl["no_new_privs"] == 1

@@ -11,6 +11,7 @@ def test_chmod_persists(mounts: Mounts, kind: str) -> None:
     """chmod sets exactly the requested permission bits, as a later stat shows.
 
     Source: chmod(2), stat(2).
+    Level: MUST, https://man7.org/linux/man-pages/man2/chmod.2.html
     """
     path = mounts.folder(kind) + "/file"
     _, _, stat = mounts.probe(("write", path, "O_WRONLY|O_CREAT", "0644", ""), ("chmod", path, "0640"), ("stat", path))
@@ -21,6 +22,7 @@ def test_setuid_and_setgid_bits_persist(mounts: Mounts, kind: str) -> None:
     """root can set the setuid, setgid and sticky bits, and they are kept.
 
     Source: chmod(2) (S_ISUID, S_ISGID, S_ISVTX); inode(7).
+    Level: MUST, https://man7.org/linux/man-pages/man2/chmod.2.html
     """
     path = mounts.folder(kind) + "/file"
     _, _, stat = mounts.probe(("write", path, "O_WRONLY|O_CREAT", "0644", ""), ("chmod", path, "07755"), ("stat", path))
@@ -31,6 +33,7 @@ def test_chown_persists(mounts: Mounts, kind: str) -> None:
     """chown by root (CAP_CHOWN) sets the owner and group exactly.
 
     Source: chown(2); Docker default capabilities include CHOWN.
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/#runtime-privilege-and-linux-capabilities
     """
     path = mounts.folder(kind) + "/file"
     _, _, stat = mounts.probe(
@@ -43,6 +46,7 @@ def test_utimes_sets_access_and_modification_times(mounts: Mounts, kind: str) ->
     """utimensat sets atime and mtime to the exact second given.
 
     Source: utimensat(2), inode(7) (st_atim, st_mtim).
+    Level: MUST, https://man7.org/linux/man-pages/man2/utimensat.2.html
     """
     path = mounts.folder(kind) + "/file"
     _, _, stat = mounts.probe(
@@ -55,6 +59,7 @@ def test_symlink_and_readlink(mounts: Mounts, kind: str) -> None:
     """A symlink keeps its target text byte for byte and resolves to the target's content.
 
     Source: symlink(2), readlink(2), path_resolution(7).
+    Level: MUST, https://man7.org/linux/man-pages/man2/symlink.2.html
     """
     folder = mounts.folder(kind)
     _, _, link, content, lstat = mounts.probe(
@@ -71,6 +76,7 @@ def test_hard_link_counts_and_shares_the_inode(mounts: Mounts, kind: str) -> Non
     """After link(2), both names have st_nlink 2 and the same inode.
 
     Source: link(2), inode(7) (st_nlink).
+    Level: MUST, https://man7.org/linux/man-pages/man2/link.2.html
     """
     folder = mounts.folder(kind)
     _, _, first, second = mounts.probe(
@@ -86,6 +92,7 @@ def test_mkfifo(mounts: Mounts, kind: str) -> None:
     """mkfifo creates a FIFO with the requested mode (umask 022 leaves 0640 intact).
 
     Source: mkfifo(3), fifo(7); Docker's default umask 0022.
+    Level: MUST, https://man7.org/linux/man-pages/man3/mkfifo.3.html
     """
     path = mounts.folder(kind) + "/fifo"
     made, stat = mounts.probe(("mkfifo", path, "0640"), ("stat", path))
@@ -96,6 +103,7 @@ def test_mknod_character_device(mounts: Mounts, kind: str) -> None:
     """mknod with CAP_MKNOD creates a character device with the given major and minor.
 
     Source: mknod(2); Docker default capabilities include MKNOD.
+    Level: SHOULD, https://docs.docker.com/engine/containers/run/#runtime-privilege-and-linux-capabilities
     """
     path = mounts.folder(kind) + "/null"
     made, stat = mounts.probe(("mknod", path, "c", "1", "3", "0600"), ("stat", path))
@@ -108,6 +116,7 @@ def test_unix_socket(mounts: Mounts, kind: str) -> None:
     """A unix socket can be bound on the storage, accepts a connection, and stats as a socket.
 
     Source: unix(7) (pathname sockets), bind(2).
+    Level: MUST, https://man7.org/linux/man-pages/man7/unix.7.html
     """
     observed = mounts.probe.one("unix-socket", mounts.folder(kind) + "/sock")
     assert (observed.ok, observed.errno, observed.get("received"), observed.get("stat_type")) == (
@@ -120,6 +129,7 @@ def test_flock_excludes_a_second_holder(mounts: Mounts, kind: str) -> None:
     (EAGAIN) while the first holds the lock, and succeeds once it is released.
 
     Source: flock(2).
+    Level: MUST, https://man7.org/linux/man-pages/man2/flock.2.html
     """
     observed = mounts.probe.one("flock-contend", mounts.folder(kind) + "/lock")
     assert (observed["holder"], observed["contender"], observed["after_release"]) == (
@@ -132,6 +142,7 @@ def test_fcntl_record_lock_excludes_another_process(mounts: Mounts, kind: str) -
     and F_GETLK there reports the holder's pid.
 
     Source: fcntl(2), "Advisory record locking" (F_SETLK: EACCES or EAGAIN; Linux uses EAGAIN).
+    Level: MUST, https://man7.org/linux/man-pages/man2/fcntl.2.html
     """
     observed = mounts.probe.one("fcntl-contend", mounts.folder(kind) + "/lock")
     assert observed["contender"] == {"ok": False, "errno": "EAGAIN"}
@@ -144,6 +155,7 @@ def test_open_file_description_locks_conflict(mounts: Mounts, kind: str) -> None
     F_OFD_GETLK reports pid -1.
 
     Source: fcntl(2), "Open file description locks (non-POSIX)".
+    Level: MUST, https://man7.org/linux/man-pages/man2/fcntl.2.html
     """
     observed = mounts.probe.one("ofd-contend", mounts.folder(kind) + "/lock")
     assert observed["contender"] == {"ok": False, "errno": "EAGAIN"}
@@ -154,6 +166,7 @@ def test_o_append_writes_at_the_end(mounts: Mounts, kind: str) -> None:
     """With O_APPEND every write goes to the end of the file.
 
     Source: open(2) O_APPEND ("the file offset is positioned at the end of the file").
+    Level: MUST, https://man7.org/linux/man-pages/man2/open.2.html
     """
     path = mounts.folder(kind) + "/log"
     _, appended, content = mounts.probe(
@@ -168,6 +181,7 @@ def test_o_excl_refuses_an_existing_file(mounts: Mounts, kind: str) -> None:
     """O_CREAT|O_EXCL on an existing name fails with EEXIST.
 
     Source: open(2) O_EXCL, EEXIST.
+    Level: MUST, https://man7.org/linux/man-pages/man2/open.2.html
     """
     path = mounts.folder(kind) + "/file"
     _, again = mounts.probe(
@@ -180,6 +194,7 @@ def test_o_trunc_empties_the_file(mounts: Mounts, kind: str) -> None:
     """O_TRUNC on a regular file opened for writing truncates it to length 0.
 
     Source: open(2) O_TRUNC.
+    Level: MUST, https://man7.org/linux/man-pages/man2/open.2.html
     """
     path = mounts.folder(kind) + "/file"
     _, _, stat = mounts.probe(
@@ -199,6 +214,7 @@ def test_o_direct_round_trip(mounts: Mounts, kind: str) -> None:
 
     Source: open(2) O_DIRECT (aligned buffers, offsets and lengths); tmpfs accepts
     O_DIRECT since Linux 6.6 (commit "tmpfs: trivial support for direct IO").
+    Level: MUST, https://man7.org/linux/man-pages/man2/open.2.html
     """
     observed = mounts.probe.one("odirect", mounts.folder(kind) + "/direct")
     assert (observed.ok, observed.errno, observed.get("match")) == (True, None, True), observed
@@ -215,6 +231,7 @@ def test_user_xattrs(mounts: Mounts, kind: str) -> None:
 
     Source: xattr(7) (user namespace), setxattr(2), getxattr(2), listxattr(2); tmpfs has
     user.* attributes since Linux 6.6 (Documentation/filesystems/tmpfs.rst).
+    Level: MUST, https://man7.org/linux/man-pages/man7/xattr.7.html
     """
     path = mounts.folder(kind) + "/file"
     _, _, value, names = mounts.probe(
@@ -230,6 +247,7 @@ def test_names_are_case_sensitive(mounts: Mounts, kind: str) -> None:
     """ "Parity" and "parity" are two different files.
 
     Source: path_resolution(7) (Linux file names are byte strings; no case folding).
+    Level: MUST, https://man7.org/linux/man-pages/man7/path_resolution.7.html
     """
     folder = mounts.folder(kind)
     *_, listing = mounts.probe(
@@ -244,6 +262,7 @@ def test_unicode_names_are_kept_byte_for_byte(mounts: Mounts, kind: str) -> None
     """A UTF-8 name (NFD e + combining acute, CJK) is stored and listed byte for byte.
 
     Source: path_resolution(7) (names are byte strings); no normalisation on Linux.
+    Level: MUST, https://man7.org/linux/man-pages/man7/path_resolution.7.html
     """
     folder = mounts.folder(kind)
     name = "cafe\u0301-\u540d\u524d"  # exec passes arguments as UTF-8
@@ -255,6 +274,7 @@ def test_name_length_limit_is_255_bytes(mounts: Mounts, kind: str) -> None:
     """A 255-byte name can be created; a 256-byte one fails with ENAMETOOLONG.
 
     Source: open(2) ENAMETOOLONG; NAME_MAX = 255 (limits.h).
+    Level: MUST, https://man7.org/linux/man-pages/man2/open.2.html
     """
     folder = mounts.folder(kind)
     longest, too_long = mounts.probe(
@@ -268,6 +288,7 @@ def test_sparse_file_allocates_only_what_was_written(mounts: Mounts, kind: str) 
     """One byte written at offset 1 GiB gives size 1 GiB + 1 with at most one block allocated.
 
     Source: lseek(2) ("holes ... do not occupy disk space"); stat(2) st_blocks (512-byte units).
+    Level: MUST, https://man7.org/linux/man-pages/man2/lseek.2.html
     """
     observed = mounts.probe.one("sparse", mounts.folder(kind) + "/sparse", str(1 << 30))
     assert observed["size"] == (1 << 30) + 1
@@ -289,6 +310,7 @@ def test_large_file_content_is_exact(mounts: Mounts, kind: str) -> None:
     """A 3 MiB file written in 1 MiB chunks reads back with the same FNV-1a digest.
 
     Source: write(2), read(2) (a regular file stores exactly the bytes written).
+    Level: MUST, https://man7.org/linux/man-pages/man2/write.2.html
     """
     path = mounts.folder(kind) + "/large"
     length = 3 * 1024 * 1024 + 7
@@ -300,6 +322,7 @@ def test_fsync_and_fdatasync_succeed(mounts: Mounts, kind: str) -> None:
     """fsync and fdatasync on a regular file return 0.
 
     Source: fsync(2) (EINVAL only for special files that do not support synchronisation).
+    Level: MUST, https://man7.org/linux/man-pages/man2/fsync.2.html
     """
     path = mounts.folder(kind) + "/synced"
     _, synced = mounts.probe(("write", path, "O_WRONLY|O_CREAT", "0644", "00"), ("fsync", path))
@@ -312,6 +335,7 @@ def test_shared_mmap_writes_are_seen_by_another_process(mounts: Mounts, kind: st
 
     Source: mmap(2) MAP_SHARED ("updates to the mapping are visible to other processes
     mapping the same region").
+    Level: MUST, https://man7.org/linux/man-pages/man2/mmap.2.html
     """
     observed = mounts.probe.one("mmap-shared", mounts.folder(kind) + "/mapped")
     assert (observed.errno, observed.get("read_match"), observed.get("child_match")) == (None, True, True), observed
@@ -324,6 +348,7 @@ def test_mkdir_mode(mounts: Mounts, kind: str, mode: str) -> None:
 
     Source: mkdir(2) ("whether other mode bits are honored for the created directory
     depends on the operating system. For Linux, see NOTES": only S_ISVTX); umask 0022.
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/cmd/dockerd/daemon_unix.go
     """
     path = mounts.folder(kind) + "/sub"
     _, stat = mounts.probe(("mkdir", path, mode), ("stat", path))

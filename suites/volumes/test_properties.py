@@ -84,6 +84,7 @@ def test_generated_file_names_are_stored_byte_for_byte(
     and names that differ in any byte (case only, NFC against NFD) are different files.
 
     Source: path_resolution(7) and open(2) (names are byte strings, NAME_MAX 255).
+    Level: MUST, https://man7.org/linux/man-pages/man7/path_resolution.7.html
     """
 
     def stored(on: Mounts, folder: str) -> tuple[list[bool], list[bytes]]:
@@ -104,6 +105,7 @@ def test_generated_modes_are_kept_exactly(
     """chmod by root sets all twelve permission bits exactly as given, for any mode.
 
     Source: chmod(2) (root has CAP_FSETID: setgid is not cleared), inode(7).
+    Level: MUST, https://man7.org/linux/man-pages/man2/chmod.2.html
     """
 
     def kept(on: Mounts, folder: str) -> list[object]:
@@ -132,6 +134,7 @@ def test_generated_sizes_and_holes_read_back_exactly(
     back as zeros up to the offset, then exactly the bytes written.
 
     Source: pwrite(2), lseek(2) ("holes ... read as null bytes"), stat(2).
+    Level: MUST, https://man7.org/linux/man-pages/man2/pwrite.2.html
     """
 
     def read_back(on: Mounts, folder: str) -> list[tuple[object, object]]:
@@ -154,6 +157,7 @@ def test_generated_hard_link_graphs_count_links(
     the number of links made to it, and all its names share one inode.
 
     Source: link(2), inode(7) (st_nlink).
+    Level: MUST, https://man7.org/linux/man-pages/man2/link.2.html
     """
 
     def linked(on: Mounts, folder: str) -> tuple[list[object], list[int]]:
@@ -192,6 +196,7 @@ def test_generated_deep_paths_resolve(
     be made one inside the other, and a file at the bottom is written and read back.
 
     Source: path_resolution(7), mkdir(2); PATH_MAX is 4096 bytes on Linux (limits.h).
+    Level: MUST, https://man7.org/linux/man-pages/man7/path_resolution.7.html
     """
 
     def resolved(on: Mounts, folder: str) -> tuple[list[bool], bool, str | None]:

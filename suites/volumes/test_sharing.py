@@ -29,6 +29,7 @@ def test_file_made_in_the_container_is_seen_on_the_host(mounts: Mounts) -> None:
 
     Source: Docker docs "Bind mounts" ("the file or directory is referenced by its
     absolute path on the host machine"); chmod(2), chown(2).
+    Level: SHOULD, https://docs.docker.com/engine/storage/bind-mounts/
     """
     path = mounts.folder("bind") + "/made-inside"
     mounts.probe(
@@ -52,6 +53,7 @@ def test_file_made_on_the_host_is_seen_in_the_container(mounts: Mounts) -> None:
     with that content, mode and owner.
 
     Source: Docker docs "Bind mounts"; stat(2).
+    Level: SHOULD, https://docs.docker.com/engine/storage/bind-mounts/
     """
     if os.geteuid() != 0:
         not_applicable("giving the host-side file another owner needs root here")
@@ -70,6 +72,7 @@ def test_symlink_made_on_the_host_is_followed_in_the_container(mounts: Mounts) -
 
     Source: symlink(7) (relative targets resolve against the link's folder); Docker docs
     "Bind mounts".
+    Level: MUST, https://man7.org/linux/man-pages/man7/symlink.7.html
     """
     folder = mounts.folder("bind")
     (mounts.on_host(folder) / "real").write_bytes(b"target")
@@ -82,6 +85,7 @@ def test_fifo_made_in_the_container_is_a_fifo_on_the_host(mounts: Mounts) -> Non
     """A FIFO created in the container is a FIFO on the host.
 
     Source: mkfifo(3), fifo(7); Docker docs "Bind mounts".
+    Level: MUST, https://man7.org/linux/man-pages/man3/mkfifo.3.html
     """
     path = mounts.folder("bind") + "/fifo"
     assert mounts.probe.one("mkfifo", path, "0600").ok
@@ -93,6 +97,7 @@ def test_hard_link_made_on_the_host_counts_in_the_container(mounts: Mounts) -> N
     """A hard link made on the host shows st_nlink 2 in the container.
 
     Source: link(2), inode(7) st_nlink.
+    Level: MUST, https://man7.org/linux/man-pages/man2/link.2.html
     """
     folder = mounts.folder("bind")
     (mounts.on_host(folder) / "a").write_bytes(b"x")
@@ -106,6 +111,7 @@ def test_inotify_sees_writes_made_on_the_host(mounts: Mounts) -> None:
     the host creates and writes in a bind-mounted folder.
 
     Source: inotify(7); Docker docs "Bind mounts" (same inode seen on both sides).
+    Level: MUST, https://man7.org/linux/man-pages/man7/inotify.7.html
     """
     folder = mounts.folder("bind")
     watched, ready = f"{folder}/watched", f"{folder}/ready"
@@ -137,6 +143,7 @@ def test_named_volume_content_survives_container_removal(resources: ResourceScop
     removed.
 
     Source: Docker docs "Volumes" ("volumes persist beyond the lifecycle of a container").
+    Level: SHOULD, https://docs.docker.com/engine/storage/volumes/
     """
     volume = resources.volume()
     writer = resources.container(mounts=[Mount("/data", volume.name, type="volume")])
@@ -153,6 +160,7 @@ def test_empty_volume_is_populated_from_the_image(resources: ResourceScope) -> N
     and ownership (the workload's /home/parity belongs to 1000:1000).
 
     Source: Docker docs "Volumes", "Populate a volume using a container".
+    Level: SHOULD, https://docs.docker.com/engine/storage/volumes/
     """
     volume = resources.volume()
     container = resources.container(mounts=[Mount("/home/parity", volume.name, type="volume")])
@@ -165,6 +173,7 @@ def test_tmpfs_size_and_mode_options(observe_tmpfs: Prober) -> None:
     """--tmpfs /scratch:size=1m,mode=1770 gives a 1 MiB tmpfs whose root has mode 1770.
 
     Source: Docker run reference "--tmpfs" (size, mode); tmpfs(5).
+    Level: MUST, https://man7.org/linux/man-pages/man5/tmpfs.5.html
     """
     stat, statfs = observe_tmpfs(("stat", "/scratch"), ("statfs", "/scratch"))
     assert (stat["perm"], statfs["type"], statfs["blocks"] * statfs["bsize"]) == (0o1770, 0x01021994, 1024 * 1024)
@@ -175,6 +184,7 @@ def test_tmpfs_size_limit_refuses_writes_with_enospc(observe_tmpfs: Prober) -> N
     """Writing past a tmpfs's size fails with ENOSPC.
 
     Source: tmpfs(5) ("size ... the limit of allocated bytes"); write(2) ENOSPC.
+    Level: MUST, https://man7.org/linux/man-pages/man5/tmpfs.5.html
     """
     filled = observe_tmpfs.one("fill", "/scratch/big", "0", str(2 * 1024 * 1024))
     assert (filled.ok, filled.errno) == (False, "ENOSPC")
@@ -202,6 +212,7 @@ def test_read_only_mounts_refuse_writes_with_erofs(
 
     Source: Docker docs "Bind mounts" / "Volumes" / "tmpfs mounts" (readonly option);
     open(2) EROFS.
+    Level: MUST, https://man7.org/linux/man-pages/man2/open.2.html
     """
     container = resources.container(mounts=mount_options(target, mounts.host_dir, mounts.volume, read_only=True))
     name = uuid.uuid4().hex
@@ -218,6 +229,7 @@ def test_single_file_bind_mount(resources: ResourceScope, tmp_path: Path) -> Non
     writes land in the host file.
 
     Source: Docker docs "Bind mounts" (a file or directory); mount(2) MS_BIND on a file.
+    Level: MUST, https://man7.org/linux/man-pages/man2/mount.2.html
     """
     host_file = tmp_path / "parity.conf"
     host_file.write_bytes(b"from the host\n")

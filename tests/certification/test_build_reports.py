@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
-from tests.fake_engine import STAND_IN_CONFTEST, FakeEngine, recorded_api
+from tests.fake_engine import ONE_CHECK, STAND_IN_CONFTEST, FakeEngine, recorded_api
 
 pytest_plugins = ["pytester"]
 
@@ -19,7 +19,7 @@ def test_hyperv_report_is_named_and_labelled_with_the_windows_build(pytester: py
         pytester.makefile(
             ".yaml", matrix=f"targets:\n  - {{name: winsrv, kind: hyperv, engine: {{url: '{engine.url}'}}}}\n"
         )
-        pytester.makepyfile(test_checks="def test_one(target):\n    pass\n")
+        pytester.makepyfile(test_checks=ONE_CHECK)
         result = pytester.runpytest("-m", "hyperv", f"--reports={tmp_path / 'out'}")
     result.assert_outcomes(passed=1)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [

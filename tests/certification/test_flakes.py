@@ -47,9 +47,15 @@ def test_the_gate_runs_pytest_n_times_and_fails_on_a_flip(tmp_path: Path) -> Non
 from pathlib import Path
 
 def test_steady(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 def test_second_run_fails(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     counter = Path({str(counter)!r})
     runs = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(runs))
@@ -67,5 +73,5 @@ def test_second_run_fails(target):
     assert [line for line in lines if line.startswith("FLIPPED")] == [
         # a is the run's reference: a failure there makes the check broken
         "FLIPPED suites/area/test_checks.py::test_second_run_fails [a]: run 1 pass; "
-        "run 2 broken: fails on the reference a: suites/area/test_checks.py:11: AssertionError; run 3 pass"
+        "run 2 broken: fails on the reference a: suites/area/test_checks.py:17: AssertionError; run 3 pass"
     ]

@@ -25,13 +25,22 @@ CHECKS = """
 import pytest
 
 def test_passes(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 def test_fails(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     assert False
 
 @pytest.mark.parametrize("where", ["bind", "tmpfs"])
 def test_on(target, where):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     assert where != "bind"
 """
 
@@ -93,13 +102,22 @@ def breaks_after():
     raise RuntimeError("tear-down failed")
 
 def test_fails(target, refused):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     assert False
 
 def test_passes(target, breaks_after):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     assert False
 
 @pytest.mark.parametrize("where", ["bind", "tmpfs"])
 def test_on(target, where):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pytest.skip("not applicable: skipped in the call, as a check may be")
 """
     )

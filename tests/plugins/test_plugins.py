@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_engine import REPO_CONFTEST, FakeEngine, recorded_api
+from tests.fake_engine import ONE_CHECK, REPO_CONFTEST, FakeEngine, recorded_api
 
 pytest_plugins = ["pytester"]
 
@@ -26,10 +26,16 @@ CHECKS = """
 import pytest
 
 def test_one(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 @pytest.mark.requires("host_network")
 def test_host_network(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 def test_without_target():
@@ -170,7 +176,7 @@ def test_no_target_of_the_marked_kind_says_so(pytester: pytest.Pytester) -> None
 
 def test_requires_unknown_capability_is_a_usage_error(project: pytest.Pytester) -> None:
     project.makepyfile(
-        test_checks="import pytest\n\n@pytest.mark.requires('teleport')\ndef test_x(target):\n    pass\n"
+        test_checks="import pytest\n\n@pytest.mark.requires('teleport')\n" + ONE_CHECK.replace("test_one", "test_x")
     )
     result = project.runpytest("--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

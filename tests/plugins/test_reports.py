@@ -30,20 +30,35 @@ CHECKS = """
 import pytest
 
 def test_passes(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 def test_fails(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     assert 1 == 2
 
 @pytest.mark.parametrize("where", ["bind", "tmpfs"])
 def test_diverges(target, where):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     assert target == "a" or where == "tmpfs"
 
 def test_fixed(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 @pytest.mark.requires("host_network")
 def test_host_network(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 def test_without_target():
@@ -232,13 +247,22 @@ BAD = "" if os.environ.get("PYTEST_XDIST_WORKER") else b" bad\xff\xfe".decode("u
 NASTY = "esc\x1b[31m nul\x00 bell\x07" + BAD + " \ufffe"
 
 def test_fails_with_hostile_output(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     print(NASTY * 1000)
     assert NASTY + "x" * 3_000_000 == NASTY
 
 def test_skips_with_hostile_reason(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pytest.skip("not applicable: " + NASTY)
 
 def test_errors_in_setup_with_hostile_output(target, request):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 @pytest.fixture(autouse=True)
@@ -288,9 +312,15 @@ def cleanup_that_fails():
     raise RuntimeError("cleanup cut short")
 
 def test_passes(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     pass
 
 def test_interrupted(target, cleanup_that_fails):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     raise KeyboardInterrupt
 """
 
@@ -341,9 +371,15 @@ targets:
     (checks / "test_checks.py").write_text(
         """
 def test_wrong_expectation(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     assert 2 + 2 == 5
 
 def test_real_divergence(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
     assert target == "ref"
 """
     )
@@ -368,5 +404,5 @@ def test_real_divergence(target):
         .detail.startswith("fails on the reference ref: ")
     )
     assert json.loads(runs["other"].properties["broken"]) == {
-        "suites/area/test_checks.py::test_wrong_expectation": "suites/area/test_checks.py:3: AssertionError"
+        "suites/area/test_checks.py::test_wrong_expectation": "suites/area/test_checks.py:6: AssertionError"
     }

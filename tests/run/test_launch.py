@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_engine import REPO_CONFTEST, STAND_IN_CONFTEST, FakeEngine, recorded_api
+from tests.fake_engine import ONE_CHECK, REPO_CONFTEST, STAND_IN_CONFTEST, FakeEngine, recorded_api
 
 pytest_plugins = ["pytester"]
 
@@ -53,7 +53,7 @@ def engine(tmp_path: Path) -> Iterator[FakeEngine]:
 def project(pytester: pytest.Pytester, engine: FakeEngine) -> pytest.Pytester:
     pytester.makeconftest(STAND_IN_CONFTEST)
     pytester.makefile(".yaml", matrix=matrix(engine.url))
-    pytester.makepyfile(test_checks="def test_one(target):\n    pass\n")
+    pytester.makepyfile(test_checks=ONE_CHECK)
     launcher = pytester.path / "launcher"
     launcher.write_text(LAUNCHER)
     launcher.chmod(0o755)
