@@ -27,6 +27,7 @@ from junitparser import Error, Failure, Skipped, TestCase
 from parity.certification import junit, properties
 from parity.certification.cli import write_matrix
 from parity.certification.matrix import ConformanceMatrix, build_matrix
+from parity.certification.requirements import Level
 from parity.certification.results import UNOBSERVED_MARK, Outcome
 from parity.certification.writer import empty_case, report_name, write_suite, xml_text
 from parity.run.target import shaping_for
@@ -270,6 +271,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     for column in built.columns:
         run = column.run
         terminalreporter.write_line(f"{column.id} ({run.kind}, build {run.build}): {_counts(built.counts(column))}")
+        verdict = built.verdict(column)
+        if verdict.level is not None:
+            terminalreporter.write_line(f"  certified at {verdict.level} (checked at {verdict.checked})", green=True)
+        else:
+            # not certified at MUST: MUST checks block it, or no check came to a verdict
+            blocking = len(verdict.blocking[Level.MUST])
+            why = f"{blocking} MUST checks failed or have no verdict" if blocking else "no check ran"
+            terminalreporter.write_line(f"  not certified: {why}", red=True)
         excluded = built.counts(column).get(Outcome.BROKEN, 0)
         if excluded and column.run.target != config.stash.get(REFERENCE, None):
             terminalreporter.write_line(f"  excludes {excluded} broken checks from its verdict")
