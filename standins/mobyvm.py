@@ -170,13 +170,21 @@ def ensure_packages() -> None:
     ]
     if missing:
         print(f"standins/mobyvm.py: installing {' '.join(missing)}", file=sys.stderr)
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(
+        # apt's chatter (debconf's notes, for one) is kept back: this tool's stderr carries
+        # its own messages and the guest console, which callers read line by line
+        for command in (
+            ["apt-get", "update", "-qq"],
             ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-            check=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            stdout=subprocess.DEVNULL,
-        )
+        ):
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
+            if done.returncode != 0:
+                sys.exit(f"standins/mobyvm.py: {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
 
 
 def kernel_release() -> str:

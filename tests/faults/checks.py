@@ -15,6 +15,11 @@ CHECKS = 6
 
 @pytest.mark.parametrize("n", range(CHECKS))
 def test_holds_resources(resources: ResourceScope, n: int) -> None:
+    """A container on a user-defined network writes to a named volume and reads it back.
+
+    Source: Docker docs, "Volumes" (data written to a named volume persists in it).
+    Level: SHOULD, https://docs.docker.com/engine/storage/volumes/
+    """
     network = resources.network()
     volume = resources.volume()
     done = resources.run(
