@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from parity.engine import guard
-from parity.engine.contact import unreachable
+from parity.engine.contact import negotiate_api_version, unreachable
 from parity.engine.endpoint import resolve_endpoint
 from parity.engine.errors import reason
 from parity.run.resources import ResourceScope, RunIdentity, sweep
@@ -91,7 +91,7 @@ def _sweep_the_run(session: pytest.Session) -> None:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             continue
         try:
-            client = endpoint.client(spec.engine.timeout, version=state.facts.api_version)
+            client = endpoint.client(spec.engine.timeout, version=negotiate_api_version(state.facts))
             try:
                 removed = sweep(client, run_id)
             finally:
