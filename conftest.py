@@ -10,4 +10,5 @@ pytest_plugins = [
     "plugins.expectations",
     "plugins.hypothesis_profiles",
     "plugins.reports",
+    "plugins.coverage",
 ]

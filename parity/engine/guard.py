@@ -9,15 +9,23 @@ access only through ``Target.client`` (and the scopes built on it), which is a
 helper made it. A check permits a hazard with ``@pytest.mark.requires("privileged")``
 or, when it needs the request but not the capability (e.g. to see it refused),
 ``@pytest.mark.permits("privileged")``.
+
+The same client records what a run asks of engines, for the coverage report
+(parity/certification/coverage.py): while a ``RequestRecording`` is active, every request
+counts its (method, url) and every JSON body sent is kept by reference (docker-py builds
+a fresh dict per call). Nothing is parsed or copied while the run goes on, and no request
+changes.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import docker
+import requests
 
 LOOPBACK = "127.0.0.1"
 
@@ -76,6 +84,29 @@ def container_refusals(config: Mapping[str, Any], permitted: Iterable[str], sock
     return why
 
 
+class RequestRecording:
+    """The engine requests sent while this recording is active (``start_recording``)."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, str]] = Counter()  # (method, url) -> how many
+        self.bodies: list[tuple[str, Any]] = []  # (url, JSON body) of each JSON POST, in order
+
+
+# the active recordings, innermost last: a pytest run inside a run (pytester) records
+# into its own and hands back to the outer one when it ends
+_RECORDINGS: list[RequestRecording] = []
+
+
+def start_recording(recording: RequestRecording) -> None:
+    """Every request of every guarded client goes to ``recording`` until it is stopped."""
+    _RECORDINGS.append(recording)
+
+
+def stop_recording(recording: RequestRecording) -> None:
+    if recording in _RECORDINGS:
+        _RECORDINGS.remove(recording)
+
+
 class GuardedAPIClient(docker.APIClient):
     """docker-py's API client that refuses, before sending, what the rules forbid.
     ``permitted`` is set per check (plugins/resources.py) and empty otherwise."""
@@ -92,6 +123,18 @@ class GuardedAPIClient(docker.APIClient):
         if why:
             raise Refused(f"refused to create container {name or '(unnamed)'}: {'; '.join(why)}")
         return super().create_container_from_config(config, name, platform)  # type: ignore[no-untyped-call]
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """Every request docker-py sends passes here (requests' Session.request)."""
+        if _RECORDINGS:
+            _RECORDINGS[-1].requests[(str(method), str(url))] += 1
+        return super().request(method, url, *args, **kwargs)
+
+    def _post_json(self, url: str, data: Any, **kwargs: Any) -> Any:
+        """docker-py's one way to POST a JSON body (container, exec, volume, network create)."""
+        if _RECORDINGS:
+            _RECORDINGS[-1].bodies.append((url, data))
+        return super()._post_json(url, data, **kwargs)  # type: ignore[misc]  # not in the docker stubs
 
     def exec_create(  # noqa: PLR0917  # docker-py's own signature, positionals included
         self,

@@ -24,6 +24,7 @@ def test_hyperv_report_is_named_and_labelled_with_the_windows_build(pytester: py
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK, "the end-of-run sweep must work with an engine that gives no API version"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "coverage.html", "coverage.json", "coverage.md",
         "junit-winsrv-17134.1.xml", "matrix.html", "matrix.json", "matrix.md",
     ]  # fmt: skip
     (suite,) = JUnitXml.fromfile(str(tmp_path / "out" / "junit-winsrv-17134.1.xml"))

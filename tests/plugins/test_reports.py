@@ -127,6 +127,9 @@ def test_junit_files_are_xunit2_and_read_back_alike(project: pytest.Pytester, xd
     reports = project.path / "reports"
     files = sorted(path.name for path in reports.iterdir())
     assert files == [
+        "coverage.html",
+        "coverage.json",
+        "coverage.md",
         "junit-a-unavailable.xml",
         "junit-win-insider-unavailable.xml",
         "junit.xml",
@@ -335,6 +338,9 @@ def test_reports_are_written_when_the_session_teardown_raises(project: pytest.Py
     reports = project.path / "reports"
     # the interrupt came at the second check, so only target a has results
     assert sorted(path.name for path in reports.iterdir()) == [
+        "coverage.html",
+        "coverage.json",
+        "coverage.md",
         "junit-a-unavailable.xml",
         "matrix.html",
         "matrix.json",
