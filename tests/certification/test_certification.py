@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -27,8 +28,21 @@ NOT_APPLICABLE = '<skipped type="pytest.skip" message="not applicable: target x 
 UNAVAILABLE = '<skipped type="pytest.skip" message="target x is not available: no answer within 60 s"/>'
 
 
-def per_target(folder: Path, target: str, kind: str, build: str, cases: dict[str, str], *, run: str = "r1") -> Path:
-    """A file as plugins/reports.py writes it; cases: 'area/test_file.py::test_name[params]' -> outcome."""
+def per_target(
+    folder: Path,
+    target: str,
+    kind: str,
+    build: str,
+    cases: dict[str, str],
+    *,
+    run: str = "r1",
+    properties: dict[str, str] | None = None,
+) -> Path:
+    """A file as plugins/reports.py writes it; cases: 'area/test_file.py::test_name[params]' -> outcome;
+    properties: more suite properties (e.g. requirements)."""
+    more = "".join(
+        f'<property name="{escape(name)}" value="{escape(value)}"/>' for name, value in (properties or {}).items()
+    )
     rows = []
     for check, outcome in cases.items():
         module, name = check.split("::")
@@ -44,7 +58,9 @@ def per_target(folder: Path, target: str, kind: str, build: str, cases: dict[str
         'skipped="0" time="1.5" timestamp="2024-05-01T10:00:00+00:00"><properties>'
         f'<property name="target" value="{target}"/><property name="kind" value="{kind}"/>'
         f'<property name="build" value="{build}"/><property name="run" value="{run}"/>'
-        '<property name="engine.version" value="25.0.3"/></properties>' + "".join(rows) + "</testsuite></testsuites>\n"
+        f'<property name="engine.version" value="25.0.3"/>{more}</properties>'
+        + "".join(rows)
+        + "</testsuite></testsuites>\n"
     )
     return path
 
@@ -163,7 +179,19 @@ def test_missing_and_empty_folders_are_one_line(tmp_path: Path) -> None:
         junit.read_all([tmp_path])
 
 
+MODE_LINK = "https://man7.org/linux/man-pages/man2/chmod.2.html"
+FIFO_LINK = "https://docs.docker.com/engine/storage/volumes/"
+# what the plugin writes for the checks of two_targets(); test_host states none (an older report)
+REQUIREMENTS = json.dumps(
+    {
+        "suites/volumes/test_v.py::test_mode": {"id": "volumes.v.mode", "level": "MUST", "link": MODE_LINK},
+        "suites/volumes/test_v.py::test_fifo": {"id": "volumes.v.fifo", "level": "SHOULD", "link": FIFO_LINK},
+    }
+)
+
+
 def two_targets(folder: Path) -> ConformanceMatrix:
+    """The reference fails a MUST check (not certified); winsrv diverges as known (certified)."""
     per_target(
         folder,
         "winsrv",
@@ -174,6 +202,7 @@ def two_targets(folder: Path) -> ConformanceMatrix:
             "volumes/test_v.py::test_mode": PASS,
             "networking/test_n.py::test_host": NOT_APPLICABLE,
         },
+        properties={"requirements": REQUIREMENTS},
     )
     per_target(
         folder,
@@ -288,25 +317,66 @@ class _Tables(HTMLParser):
         super().__init__()
         self.tags: list[str] = []
         self.external: list[str] = []
-        self.cells: list[str] = []
-        self._in_cell = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         for name, value in attrs:
             if name in ("src", "srcset") or (tag == "link" and name == "href"):
                 self.external.append(f"{tag} {name}={value}")
-        if tag == "td":
-            self._in_cell = True
-            self.cells.append("")
+
+
+class Texts(HTMLParser):
+    """The words inside the element with id ``element_id``, as a reader sees them: for a
+    table, its rows as lists of cells; otherwise its lines (one per block element)."""
+
+    VOID = frozenset({"meta", "link", "br", "img", "input", "hr", "col", "wbr"})
+    BLOCKS = frozenset({"div", "p", "li", "summary", "h1", "h2", "h3", "article", "section"})
+
+    def __init__(self, element_id: str) -> None:
+        super().__init__()
+        self.element_id = element_id
+        self.rows: list[list[str]] = []
+        self.lines: list[str] = [""]
+        self._depth = 0  # open elements inside the one looked for (0: outside it)
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.VOID:
+            return
+        if self._depth == 0:
+            if ("id", self.element_id) in attrs:
+                self._depth = 1
+            return
+        self._depth += 1
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th") and self._cell is None:
+            self._cell = []
+        elif tag in self.BLOCKS:
+            self.lines.append("")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "td":
-            self._in_cell = False
+        if tag in self.VOID or self._depth == 0:
+            return
+        self._depth -= 1
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join(" ".join(self._cell).split()))
+            self._cell = None
 
     def handle_data(self, data: str) -> None:
-        if self._in_cell:
-            self.cells[-1] += data
+        if self._depth == 0:
+            return
+        if self._cell is not None:
+            self._cell.append(data)
+        self.lines[-1] = " ".join(f"{self.lines[-1]} {data}".split())
+
+    @classmethod
+    def of(cls, page: str, element_id: str) -> Texts:
+        parsed = cls(element_id)
+        parsed.feed(page)
+        assert parsed.lines != [""] or parsed.rows, f"no element with id {element_id!r}"
+        parsed.lines = [line for line in parsed.lines if line]
+        return parsed
 
 
 def test_html_is_self_contained_and_says_each_outcome_in_words(tmp_path: Path) -> None:
@@ -317,20 +387,160 @@ def test_html_is_self_contained_and_says_each_outcome_in_words(tmp_path: Path) -
     assert "script" not in parsed.tags
     assert "url(" not in page
     assert "@import" not in page
-    assert parsed.tags.count("table") == 2  # targets, then the matrix
-    matrix_cells = parsed.cells[-6:]  # 3 checks x 2 targets, by area then check
-    assert matrix_cells == [
-        "○ not runno result in this target's report",
-        "⊘ n/atarget x does not declare host_network (runs containers with --network host)",
-        "✓ pass",
-        "≈ known divergenceno FIFOs on SMB sharesref: moby/moby#12",
-        "✗ FAILAssertionError: assert 1 == 2",
-        "✓ pass",
+    assert Texts.of(page, "matrix").rows == [
+        ["check", "local linux (reference) build 6.1.0", "winsrv hyperv build 16251"],
+        ["networking 1 check"],
+        [
+            "test_n.py::test_host level not stated: counts as MUST",
+            "○ not run no result in this target's report",
+            "⊘ n/a target x does not declare host_network (runs containers with --network host)",
+        ],
+        ["volumes 2 checks"],
+        [
+            f"test_v.py::test_fifo[bind] SHOULD {FIFO_LINK}",
+            "✓ pass",
+            "≈ known divergence no FIFOs on SMB shares ref: moby/moby#12",
+        ],
+        [f"test_v.py::test_mode MUST {MODE_LINK}", "✗ FAIL AssertionError: assert 1 == 2", "✓ pass"],
     ]
+    assert f'<span class="lvl MUST">MUST</span><a href="{MODE_LINK}">' in page
 
 
-def test_markdown_puts_reasons_in_numbered_notes(tmp_path: Path) -> None:
+def test_html_reads_in_order_verdicts_attention_divergences_then_the_matrix(tmp_path: Path) -> None:
+    page = render.matrix_html(two_targets(tmp_path))
+    order = ['id="verdicts"', "<h2>Needs attention (1)</h2>", "<h2>Known divergences by reason (1)</h2>"]
+    order += ['<table class="matrix" id="matrix">', "<h2>Target runs</h2>"]
+    assert [page.index(text) for text in order] == sorted(page.index(text) for text in order)
+    assert Texts.of(page, "verdict-local").lines == [
+        "✗ NOT CERTIFIED local",
+        "linux (reference) · build 6.1.0",
+        "checked at SHOULD; blocked at MUST by 1 check, at SHOULD by 1 check",
+        "✓ 1 pass ✗ 1 FAIL ○ 1 not run",
+        "networking 0/1 ✓ volumes 1/2 ✓ 1✗",
+    ]
+    assert Texts.of(page, "verdict-winsrv").lines == [
+        "✓ CERTIFIED at SHOULD winsrv",
+        "hyperv · build 16251",
+        "checked at SHOULD; nothing blocks it",
+        "✓ 1 pass ≈ 1 known divergence ⊘ 1 n/a",
+        "networking 0/1 ✓ volumes 1/2 ✓ 1≈",
+    ]
+    # the bands carry the verdict's colour (the browser test looks for it); the bars are to scale
+    assert '<div class="band uncertified"><span class="verdict">✗ NOT CERTIFIED</span>' in page
+    assert '<div class="band certified"><span class="verdict">✓ CERTIFIED at SHOULD</span>' in page
+    assert (
+        '<span class="bar" title="1 pass, 1 known divergence"><span class="pass" style="width:50.00%"></span>'
+        '<span class="divergence" style="width:50.00%"></span></span>'
+    ) in page
+    assert Texts.of(page, "attention").rows == [
+        ["target", "check", "what happened"],
+        [
+            "local",
+            f"suites/volumes/test_v.py::test_mode MUST {MODE_LINK}",
+            "✗ FAIL AssertionError: assert 1 == 2",
+        ],
+    ]
+    # not run is folded: an unavailable target would list every check
+    assert "<details><summary>○ not run: 1 check (local 1)</summary>" in page
+    assert Texts.of(page, "notrun").rows[1] == [
+        "local",
+        "suites/networking/test_n.py::test_host level not stated: counts as MUST",
+        "○ not run no result in this target's report",
+    ]
+    assert Texts.of(page, "divergences").rows == [
+        ["outcome", "reason", "reference", "targets", "checks"],
+        [
+            "≈ known divergence",
+            "no FIFOs on SMB shares",
+            "moby/moby#12",
+            "winsrv",
+            "1 check winsrv: suites/volumes/test_v.py::test_fifo[bind]",
+        ],
+    ]
+    assert 'id="passes"' not in page  # no check passes on both targets
+
+
+def test_html_folds_the_checks_that_pass_everywhere_and_puts_failures_first(tmp_path: Path) -> None:
+    checks = {"volumes/test_v.py::test_a": PASS, "volumes/test_v.py::test_b": PASS, "lifecycle/test_l.py::test_c": PASS}
+    per_target(tmp_path, "local", "linux", "6.1.0", checks)
+    per_target(tmp_path, "winsrv", "hyperv", "16251", {**checks, "volumes/test_v.py::test_b": XPASS})
+    page = render.matrix_html(build_matrix(junit.read_all([tmp_path])))
+    assert [row[0] for row in Texts.of(page, "matrix").rows[1:]] == [
+        "volumes 1 check",
+        "test_v.py::test_b level not stated: counts as MUST",
+    ]
+    assert "<details><summary>✓ 2 checks pass on every target</summary>" in page
+    assert [row[0] for row in Texts.of(page, "passes").rows[1:]] == [
+        "lifecycle 1 check",
+        "test_l.py::test_c level not stated: counts as MUST",
+        "volumes 1 check",
+        "test_v.py::test_a level not stated: counts as MUST",
+    ]
+    # a fixed divergence needs attention (its row is wrong now) and keeps winsrv from certification
+    assert Texts.of(page, "attention").rows[1][0::2] == [
+        "winsrv",
+        "★ FIXED divergence no FIFOs on SMB shares ref: moby/moby#12 passed: the known divergence no longer holds",
+    ]
+    assert Texts.of(page, "verdict-winsrv").lines[0] == "✗ NOT CERTIFIED winsrv"
+    assert Texts.of(page, "verdict-local").lines[:3] == [
+        "✓ CERTIFIED at SHOULD local",
+        "linux (reference) · build 6.1.0",
+        "checked at SHOULD; nothing blocks it",
+    ]
+    assert '<p class="none">None: no row of divergences.yaml applied.</p>' in page
+
+
+@pytest.mark.parametrize(
+    ("level", "outcomes", "expected"),
+    [
+        (
+            "SHOULD",
+            {"test_must": PASS, "test_should": PASS},
+            ("✓ CERTIFIED at SHOULD", "nothing blocks it", "certified"),
+        ),
+        (
+            "SHOULD",
+            {"test_must": PASS, "test_should": FAIL},
+            ("✓ CERTIFIED at MUST", "blocked at SHOULD by 1 check", "below"),
+        ),
+        ("MUST", {"test_must": PASS}, ("✓ CERTIFIED at MUST", "nothing blocks it", "certified")),
+        ("MUST", {"test_must": ERROR}, ("✗ NOT CERTIFIED", "blocked at MUST by 1 check", "uncertified")),
+        ("SHOULD", {}, ("✗ NOT CERTIFIED", "no check came to a verdict", "uncertified")),
+    ],
+)
+def test_verdict_words_and_band_per_level(
+    tmp_path: Path, level: str, outcomes: dict[str, str], expected: tuple[str, str, str]
+) -> None:
+    """(headline, why, the band's class): a run checked at MUST is certified in full at MUST;
+    one checked at SHOULD and certified at MUST only gets the band 'below'."""
+    headline, why, band = expected
+    requirements = {
+        "suites/area/test_a.py::test_must": {"id": "area.a.must", "level": "MUST", "link": MODE_LINK},
+        "suites/area/test_a.py::test_should": {"id": "area.a.should", "level": "SHOULD", "link": FIFO_LINK},
+    }
+    per_target(
+        tmp_path,
+        "vm",
+        "linux",
+        "6.1",
+        {f"area/test_a.py::{name}": outcome for name, outcome in outcomes.items()},
+        properties={"level": level, "requirements": json.dumps(requirements)},
+    )
+    matrix = build_matrix(junit.read_all([tmp_path]))
+    assert render.verdict_words(matrix.verdict(matrix.columns[0])) == (headline, f"checked at {level}; {why}")
+    assert f'<div class="band {band}"><span class="verdict">{headline}</span>' in render.matrix_html(matrix)
+
+
+def test_markdown_puts_verdicts_first_and_reasons_in_numbered_notes(tmp_path: Path) -> None:
     text = render.matrix_markdown(two_targets(tmp_path))
+    assert text.splitlines()[:5] == [
+        "# Conformance matrix",
+        "",
+        "- **local** (linux, reference, build 6.1.0): ✗ NOT CERTIFIED "
+        "(checked at SHOULD; blocked at MUST by 1 check, at SHOULD by 1 check)",
+        "- **winsrv** (hyperv, build 16251): ✓ CERTIFIED at SHOULD (checked at SHOULD; nothing blocks it)",
+        "",
+    ]
     assert "| `test_n.py::test_host` | ○ not run | ⊘ n/a [1] |" in text  # notes are numbered as they appear
     assert "| `test_v.py::test_fifo[bind]` | ✓ pass | ≈ known divergence [2] |" in text
     assert "2. known divergence: no FIFOs on SMB shares (moby/moby#12)" in text
@@ -341,15 +551,29 @@ def test_markdown_puts_reasons_in_numbered_notes(tmp_path: Path) -> None:
 
 def test_json_shape(tmp_path: Path) -> None:
     document = json.loads(render.matrix_json(two_targets(tmp_path)))
-    assert (document["format"], document["version"]) == ("parity-matrix", 1)
+    assert (document["format"], document["version"]) == ("parity-matrix", 2)
     assert [(c["id"], c["kind"], c["reference"], c["counts"]["fail"]) for c in document["columns"]] == [
         ("local", "linux", True, 1),
         ("winsrv", "hyperv", False, 0),
     ]
-    volumes = document["areas"][1]
+    assert [c["verdict"] for c in document["columns"]] == [
+        {
+            "certified": False,
+            "level": None,
+            "checked": "SHOULD",
+            "blocking": {
+                "MUST": ["suites/volumes/test_v.py::test_mode"],
+                "SHOULD": ["suites/volumes/test_v.py::test_mode"],
+            },
+        },
+        {"certified": True, "level": "SHOULD", "checked": "SHOULD", "blocking": {"MUST": [], "SHOULD": []}},
+    ]
+    networking, volumes = document["areas"]
+    assert networking["checks"][0]["requirement"] is None  # no report states it
     assert volumes["area"] == "volumes"
     assert volumes["checks"][0] == {
         "check": "suites/volumes/test_v.py::test_fifo[bind]",
+        "requirement": {"id": "volumes.v.fifo", "level": "SHOULD", "link": FIFO_LINK},
         "results": {
             "local": {"outcome": "pass", "detail": "", "reason": "", "reference": ""},
             "winsrv": {
