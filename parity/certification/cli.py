@@ -11,6 +11,9 @@ rendered by ``parity.certification.render`` as HTML (for people), Markdown (for 
     python -m parity.certification validate reports/*.xml    # xunit2 schema problems
     python -m parity.certification flakes --runs 3 -- suites --target local -n 2
                                                              # verdicts that flip between runs
+    python -m parity.certification bundle reports/ --log run.log --out result.tar.gz
+                                                             # a run packed with what judged it
+    python -m parity.certification verify result.tar.gz      # numbered reasons to refuse it, or none
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from parity.certification import flakes, junit, render
+from parity.certification import bundle, flakes, history, junit, render
 from parity.certification.comparison import CertificationError, Comparison, compare
 from parity.certification.junit import JUnitError
 from parity.certification.matrix import ConformanceMatrix, build_matrix
@@ -54,7 +57,7 @@ def _folder_of(path: Path) -> Path:
     return path if path.is_dir() else path.parent
 
 
-COMMANDS = ("matrix", "compare", "validate", "flakes")
+COMMANDS = ("matrix", "compare", "validate", "flakes", "bundle", "verify", "history")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,7 +79,52 @@ def _parser() -> argparse.ArgumentParser:
     flaky.add_argument("--runs", type=int, default=3, help="how many runs (at least 2; default 3)")
     flaky.add_argument("--out", type=Path, default=Path("reports/flakes"), help="folder for each run's reports")
     flaky.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS", help="what pytest runs")
+    packing = commands.add_parser("bundle", help="pack a run's reports with what judged them, and a SHA-256 manifest")
+    packing.add_argument("reports", nargs="?", type=Path, default=Path("reports"), help="the run's reports folder")
+    packing.add_argument("--out", type=Path, default=Path("parity-bundle.tar.gz"), help="the bundle to write")
+    packing.add_argument("--log", type=Path, help="the run's terminal output (pytest's, tee'd to a file)")
+    packing.add_argument("--root", type=Path, default=Path(), help="the suite's folder (its suites/ and git commit)")
+    packing.add_argument("--matrix", type=Path, help="the targets file the run used (default: ROOT/matrix.yaml)")
+    packing.add_argument(
+        "--divergences", type=Path, help="the divergences the run used (default: ROOT/divergences.yaml)"
+    )
+    checking = commands.add_parser("verify", help="check a bundle: hashes, required checks, verdicts, divergences")
+    checking.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle (.tar.gz) or its unpacked folder")
+    past = commands.add_parser("history", help="one target over many builds: pass rate and regressions per build")
+    past.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="JUnit files or folders, a run per build")
+    past.add_argument("--target", help="the target to follow (needed when the runs are of several targets)")
+    past.add_argument("--out", type=Path, help="folder for history.{html,md} (default: the first PATH's)")
     return parser
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    manifest = bundle.create(
+        args.reports,
+        args.out,
+        root=args.root,
+        targets_file=args.matrix or args.root / "matrix.yaml",
+        divergences_file=args.divergences or args.root / "divergences.yaml",
+        log=args.log,
+    )
+    suite = manifest["suite"]
+    targets = ", ".join(item["target"] for item in manifest["targets"])
+    print(f"wrote {args.out}: {len(manifest['files'])} files, targets {targets}, suite commit {suite['commit']}")
+    if "note" in suite:
+        print(f"  the suite's commit is unknown: {suite['note']}")
+    elif suite["dirty"]:
+        print("  the suite's checkout has uncommitted changes: its commit does not name the suite that ran")
+    print(f"  sha256 {bundle.sha256(args.out.read_bytes())} (publish it: the manifest detects change, not forgery)")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    verification = bundle.verify(args.bundle)
+    for number, problem in enumerate(verification.problems, 1):
+        print(problem.line(number))
+    if verification.problems:
+        return 1
+    print(verification.summary())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         given = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
         return flakes.gate(args.runs, args.out, given or ["suites"])
     try:
+        if args.command == "bundle":
+            return _bundle(args)
+        if args.command == "verify":
+            return _verify(args)
         if args.command == "matrix":
             matrix = build_matrix(junit.read_all(args.paths))
             written = write_matrix(matrix, args.out or _folder_of(args.paths[0]))
@@ -103,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{len(item.regressed)} regressed, {len(item.fixed)} fixed, {len(item.added)} new, "
                     f"{len(item.removed)} removed, {len(item.changed)} changed otherwise"
                 )
+        elif args.command == "history":
+            points = history.history(junit.read_all(args.paths), args.target)
+            written = history.write_history(points, args.out or _folder_of(args.paths[0]))
         else:
             found = [
                 problem for given in args.paths for path in junit.junit_files(given) for problem in junit.problems(path)
@@ -110,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for problem in found:
                 print(problem)
             return 1 if found else 0
-    except (JUnitError, CertificationError) as exc:
+    except (JUnitError, CertificationError, bundle.BundleError) as exc:
         print(f"parity.certification: error: {exc}", file=sys.stderr)
         return 2
     for path in written:
