@@ -458,9 +458,8 @@ def _verdict_problems(run: TargetRun, required: Mapping[str, Requirement]) -> li
 
 
 def _as_written(result: Result) -> str:
-    """The xfail reason a known divergence was read from: junit.py splits it into reason
-    and reference where it can (a reference with parentheses of its own stays whole in
-    the reason)."""
+    """The xfail reason a known divergence was read from, which junit.py split into its
+    reason and reference."""
     return f"{XFAIL_PREFIX}{result.reason} ({result.reference})" if result.reference else result.reason
 
 

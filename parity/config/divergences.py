@@ -10,7 +10,6 @@ applied as non-strict xfail and a pass is reported as "documented, not observed"
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,24 @@ from parity import kinds
 from parity.platform.fact_table import FACTS, LIST_FACTS, VERSION_FACTS, FactValue, version_below
 
 XFAIL_PREFIX = "known divergence: "
-_XFAIL_REASON = re.compile(r"^" + re.escape(XFAIL_PREFIX) + r"(?P<reason>.+) \((?P<reference>[^()]+)\)$", re.DOTALL)
 
 
 def parse_xfail_reason(text: str) -> tuple[str, str] | None:
     """(reason, reference) from an xfail reason written by Divergence.xfail_reason, or
-    None for any other text. The reference is the last parenthesised part."""
-    found = _XFAIL_REASON.match(text.strip())
-    return (found["reason"], found["reference"]) if found else None
+    None for any other text. The reference is the last parenthesised part, which may
+    hold parentheses of its own ("moby#37296 (the memory limit sizes the VM)")."""
+    text = text.strip()
+    if not (text.startswith(XFAIL_PREFIX) and text.endswith(")")):
+        return None
+    depth = 0
+    for at in range(len(text) - 1, len(XFAIL_PREFIX) - 1, -1):
+        depth += {")": 1, "(": -1}.get(text[at], 0)
+        if depth == 0:
+            reason = text[len(XFAIL_PREFIX) : at]
+            if not reason.endswith(" ") or not reason.strip():
+                return None
+            return reason[:-1], text[at + 1 : -1]
+    return None
 
 
 class DivergenceError(Exception):

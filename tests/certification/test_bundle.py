@@ -189,9 +189,8 @@ def _altered(path: Path, member: str, old: bytes, new: bytes) -> None:
 def test_rows_whose_references_have_parentheses_explain_their_divergences(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """As most rows of divergences.yaml do: the reader cannot split such a reason from its
-    reference, and the row still explains it; so does a row known from documents only
-    whose check passed (documented, not observed)."""
+    """As most rows of divergences.yaml do: the row still explains its divergence; so does
+    a row known from documents only whose check passed (documented, not observed)."""
     reference = "qemu 9p (virtfs) shares; docker/for-mac#911 (Desktop file sharing: FIFOs not supported)"
     documented = {**ROW, "check": "suites/area/test_checks.py::test_must", "params": {}, "observed": ""}
     rows = [{**ROW, "reference": reference}, {**documented, "reference": reference}]

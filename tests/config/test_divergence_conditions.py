@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.config.divergences import Divergence, DivergenceError, applying, find, load
+from parity.config.divergences import Divergence, DivergenceError, applying, find, load, parse_xfail_reason
 from parity.platform.fact_table import FactValue
 
 NINE_P: dict[str, FactValue] = {
@@ -83,3 +83,16 @@ def test_no_shipped_row_is_keyed_by_kind_alone() -> None:
     """A kind is a name for a bundle of facts; the facts that decide are what rows name."""
     shipped = load(Path(__file__).resolve().parents[2] / "divergences.yaml")
     assert [r.describe() for r in shipped if set(r.when) == {"kind"}] == []
+
+
+@pytest.mark.parametrize(
+    ("reason", "reference"),
+    [
+        ("FIFOs fail", "docker/for-mac#911"),
+        ("a (nested) reason", "moby/moby#37296 (the memory limit sizes the utility VM); moby 20.10 (oci_windows.go)"),
+    ],
+)
+def test_an_xfail_reason_reads_back_whole_references_with_parentheses(reason: str, reference: str) -> None:
+    row = Divergence(check="suites/a/test_b.py::test_c", when={"os_type": "windows"}, reason=reason, reference=reference)
+    assert parse_xfail_reason(row.xfail_reason()) == (reason, reference)
+    assert parse_xfail_reason("some other failure (with a note)") is None
