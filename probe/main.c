@@ -12,8 +12,9 @@
  * as input, in sorted order:
  *   python -m ziglang cc -target x86_64-linux-musl -static -O2 -std=c11 -Wall \
  *       -Wextra -Werror -Wl,--build-id=none -Iprobe -o probe-amd64 \
- *       probe/files.c probe/json.c probe/main.c probe/net.c probe/process.c \
- *       probe/serve.c probe/syscalls.c probe/util.c
+ *       probe/boundary.c probe/files.c probe/json.c probe/kernel.c \
+ *       probe/lifecycle.c probe/main.c probe/net.c probe/netsec.c \
+ *       probe/process.c probe/serve.c probe/syscalls.c probe/util.c
  */
 #include "probe.h"
 #include <limits.h>
@@ -140,6 +141,29 @@ static const struct op {
     { "alloc", 1, 1, "u", op_alloc, 0 },
     { "zombies", 0, 0, "", op_zombies, 0 },
     { "orphan", 0, 0, "", op_orphan, 0 },
+    { "keep-open", 4, 4, "sssu", op_keep_open, 0 },
+    { "open-unlink", 1, 1, "s", op_open_unlink, 0 },
+    { "open-rename", 2, 2, "ss", op_open_rename, 0 },
+    { "utimens", 5, 5, "sdddd", op_utimens, 0 },
+    { "run-file", 1, 1, "s", op_run_file, 0 },
+    { "tcp-keepalive", 0, 0, "", op_tcp_keepalive, 0 },
+    { "ping-socket", 0, 0, "", op_ping_socket, 0 },
+    { "clone3", 0, 0, "", op_clone3, 0 },
+    { "spawn", 1, 1, "s", op_spawn, 0 },
+    { "linux32-uname", 0, 0, "", op_linux32_uname, 0 },
+    { "ipc-make", 1, 1, "u", op_ipc_make, 0 },
+    { "ipc-find", 1, 1, "u", op_ipc_find, 0 },
+    { "ipc-remove", 1, 1, "u", op_ipc_remove, 0 },
+    { "eventfd", 0, 0, "", op_eventfd, 0 },
+    { "epoll", 0, 0, "", op_epoll, 0 },
+    { "timerfd", 0, 0, "", op_timerfd, 0 },
+    { "signalfd", 0, 0, "", op_signalfd, 0 },
+    { "futex", 0, 0, "", op_futex, 0 },
+    { "inotify-overflow", 1, 1, "s", op_inotify_overflow, 0 },
+    { "securebits", 0, 0, "", op_securebits, 0 },
+    { "isatty", 0, 0, "", op_isatty, 0 },
+    { "winsize", 1, 1, "s", op_winsize, 0 },
+    { "hold", 1, 1, "u", op_hold, OP_ALONE },
 };
 
 struct call { const struct op *op; int argc; char **argv; };

@@ -126,4 +126,18 @@ op_fn op_ifaces, op_resolve, op_tcp_connect, op_udp_send, op_tcp_listen_check,
 /* serve.c */
 op_fn op_serve;
 
+/* boundary.c: files kept open across changes, nanosecond times, executing a file */
+op_fn op_keep_open, op_open_unlink, op_open_rename, op_utimens, op_run_file;
+
+/* netsec.c: network and security defaults */
+op_fn op_tcp_keepalive, op_ping_socket;
+
+/* kernel.c: clone3, spawn, PER_LINUX32, IPC objects, event interfaces, securebits */
+op_fn op_clone3, op_spawn, op_linux32_uname, op_ipc_make, op_ipc_find, op_ipc_remove,
+    op_eventfd, op_epoll, op_timerfd, op_signalfd, op_futex, op_inotify_overflow,
+    op_securebits;
+
+/* lifecycle.c: the terminal a process sees, memory held for the engine's stats */
+op_fn op_isatty, op_winsize, op_hold;
+
 #endif
