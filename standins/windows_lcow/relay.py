@@ -19,7 +19,7 @@ import socketserver
 import threading
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from standins.windows_lcow import answers, rules
@@ -403,6 +403,13 @@ class _Handler(socketserver.StreamRequestHandler):
                     keep=True,
                 )
             return None
+        if action in ("stop", "restart") and method == "POST":
+            container = self.server.backend.inspect(ref)
+            grace = rules.stop_timeout(request.query, container) if container is not None else None
+            if grace is None:
+                return None
+            # relayed, not buffered: the engine answers only after the grace period
+            return self._relay(replace(request, target=_add_query(request.target, "t", str(grace))))
         if action == "start" and method == "POST":
             container = self.server.backend.inspect(ref)
             not_started = rules.check_start(container) if container is not None else None
@@ -605,6 +612,12 @@ class _Handler(socketserver.StreamRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             pump.join(timeout=5)
+
+
+def _add_query(target: str, name: str, value: str) -> str:
+    parts = urllib.parse.urlsplit(target)
+    query = [*urllib.parse.parse_qsl(parts.query, keep_blank_values=True), (name, value)]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 def _drop_query(target: str, name: str) -> str:

@@ -17,7 +17,7 @@ import os
 import posixpath
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -683,3 +683,19 @@ def check_start(container: JSON) -> Refusal | None:
     if mode == "host":
         return Refusal(404, "network host not found", "daemon/container_operations.go connectToNetwork")
     return None
+
+
+# --- stop and restart ---------------------------------------------------------------------------
+
+# container/container_windows.go: a Windows daemon waits 30 s, not Linux's 10 (container_unix.go)
+WINDOWS_DEFAULT_STOP_TIMEOUT = 30
+
+
+def stop_timeout(query: Mapping[str, str], container: JSON) -> int | None:
+    """The grace period to pass on for a stop or restart that gives no ``t``: the
+    container's own StopTimeout, else the Windows default (daemon/stop.go ContainerStop
+    and container/container.go StopTimeout); None when the client gave one."""
+    if "t" in query:
+        return None
+    own = (container.get("Config") or {}).get("StopTimeout")
+    return int(own) if own is not None else WINDOWS_DEFAULT_STOP_TIMEOUT

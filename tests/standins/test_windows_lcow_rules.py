@@ -234,3 +234,11 @@ def test_host_network_is_not_found_at_start() -> None:
     assert refusal is not None
     assert (refusal.status, refusal.message) == (404, "network host not found")
     assert rules.check_start({"HostConfig": {"NetworkMode": "bridge"}}) is None
+
+
+def test_stop_without_t_waits_the_container_s_own_timeout_else_30_s() -> None:
+    """moby v20.10.24 daemon/stop.go: no t means container.StopTimeout(), the container's
+    StopTimeout or the daemon's DefaultStopTimeout (30 on Windows); a given t is the client's."""
+    assert rules.stop_timeout({}, {"Config": {}}) == 30
+    assert rules.stop_timeout({}, {"Config": {"StopTimeout": 3}}) == 3
+    assert rules.stop_timeout({"t": "1"}, {"Config": {}}) is None
