@@ -49,12 +49,13 @@ def test_static_address_on_a_user_network(resources: ResourceScope) -> None:
     Source: Docker run reference "--ip"; docker network create --subnet.
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
-    ipam = IPAMConfig(pool_configs=[IPAMPool(subnet="172.30.213.0/24")])
+    # outside Docker's default address pools, as test_user_networks.py's SUBNET says why
+    ipam = IPAMConfig(pool_configs=[IPAMPool(subnet="10.213.213.0/24")])
     network = resources.network(ipam=ipam)
     assert network.name is not None
-    endpoint = EndpointConfig(resources.client.api.api_version, ipv4_address="172.30.213.45")
+    endpoint = EndpointConfig(resources.client.api.api_version, ipv4_address="10.213.213.45")
     container = resources.container(network=network.name, networking_config={network.name: endpoint})
-    assert interfaces(Prober(container))["eth0"] == ["172.30.213.45/24"]
+    assert interfaces(Prober(container))["eth0"] == ["10.213.213.45/24"]
 
 
 def test_connecting_a_second_network_adds_an_interface(resources: ResourceScope) -> None:
@@ -66,13 +67,13 @@ def test_connecting_a_second_network_adds_an_interface(resources: ResourceScope)
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/network/connect/
     """
     first = resources.network()
-    second = resources.network(ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="172.30.214.0/24")]))
+    second = resources.network(ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="10.213.214.0/24")]))
     container = resources.container(network=first.name)
-    second.connect(container, ipv4_address="172.30.214.46")
+    second.connect(container, ipv4_address="10.213.214.46")
     prober = Prober(container)
     connected = interfaces(prober)
     second.disconnect(container)
-    assert (sorted(connected), connected["eth1"]) == (["eth0", "eth1", "lo"], ["172.30.214.46/24"])
+    assert (sorted(connected), connected["eth1"]) == (["eth0", "eth1", "lo"], ["10.213.214.46/24"])
     assert sorted(interfaces(prober)) == ["eth0", "lo"]
 
 

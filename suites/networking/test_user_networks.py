@@ -14,7 +14,10 @@ from parity.workload.probe import Prober
 from suites.networking.conftest import StartServer
 
 PAYLOAD = b"parity\x00\xff\r\n" * 100
-SUBNET, PEER_ADDRESS = "172.30.215.0/24", "172.30.215.47"  # a user network's declared subnet, a peer's --ip
+# A user network's declared subnet and a peer's --ip. Declared subnets lie outside Docker's
+# default address pools (172.17-31.0.0/16, 192.168.0.0/16): an engine that already has
+# many networks has handed out 172.30.0.0/16, and a declared subnet inside it is refused.
+SUBNET, PEER_ADDRESS = "10.213.215.0/24", "10.213.215.47"
 
 
 def address_on(container_attrs: dict[str, Any], network: str | None) -> str:
