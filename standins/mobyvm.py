@@ -147,6 +147,10 @@ elif [ -n "$share" ]; then
 fi
 # Docker's data on an ext4 disk, as in Desktop's VM (tmpfs lacks O_DIRECT and user xattrs).
 mkdir -p /var/lib/docker && mount -t ext4 /dev/vda /var/lib/docker
+# The share sits at the host's own path (/tmp by default): the engine's temporary files
+# (containerd's console sockets for -t among them) go to the guest's tmpfs, as /tmp is
+# the VM's own in Desktop's VM.
+mkdir -p /run/tmp && export TMPDIR=/run/tmp
 echo "parity: $(cut -d' ' -f1 /proc/uptime) s: starting dockerd"
 # dockerd is PID 1: Ctrl-Alt-Del (QMP send-key) sends it SIGINT and it shuts down cleanly.
 # Warnings only: every line goes through the emulated serial console.
