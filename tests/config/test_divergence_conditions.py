@@ -93,6 +93,8 @@ def test_no_shipped_row_is_keyed_by_kind_alone() -> None:
     ],
 )
 def test_an_xfail_reason_reads_back_whole_references_with_parentheses(reason: str, reference: str) -> None:
-    row = Divergence(check="suites/a/test_b.py::test_c", when={"os_type": "windows"}, reason=reason, reference=reference)
+    row = Divergence(
+        check="suites/a/test_b.py::test_c", when={"os_type": "windows"}, reason=reason, reference=reference
+    )
     assert parse_xfail_reason(row.xfail_reason()) == (reason, reference)
     assert parse_xfail_reason("some other failure (with a note)") is None
