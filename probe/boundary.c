@@ -1,7 +1,7 @@
 /*
  * boundary.c - ops about files across a mount's boundary: a file kept open
  * while it is rewritten, replaced or unlinked (by the probe itself or by the
- * other side of a bind mount), nanosecond timestamps, and executing a file.
+ * other side of a bind mount), and nanosecond timestamps.
  */
 #include "probe.h"
 #include <errno.h>
@@ -14,8 +14,6 @@
 #include <unistd.h>
 
 #define HELD_MAX 4096 /* bytes read from a held file, each time */
-
-extern char **environ;
 
 /* Up to HELD_MAX bytes of fd from offset 0, as the JSON string `key`; -1 with
  * errno when pread fails. */
@@ -102,48 +100,4 @@ OPFN(op_utimens) {
         { (time_t)num(argv[3]), (long)num(argv[4]) },
     };
     report_rc(utimensat(AT_FDCWD, argv[0], ts, 0));
-}
-
-/* run-file PATH: a child execs PATH with argv [PATH] and this environment,
- * stdin, stdout and stderr on /dev/null. Reports `exit` (its exit code) or
- * `signal`; if execve fails, ok false with its errno and stage "execve". */
-OPFN(op_run_file) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) FAIL_RET("pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        report_fail("fork", errno);
-        close_quiet(p[0]);
-        close_quiet(p[1]);
-        return;
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        char *args[] = { argv[0], NULL };
-        execve(argv[0], args, environ);
-        int e = errno;
-        (void)write_all(p[1], &e, sizeof e);
-        _exit(127);
-    }
-    close_quiet(p[1]);
-    int e = 0, status = 0;
-    ssize_t n = read_full(p[0], &e, sizeof e); /* EOF on exec: the pipe closes */
-    close_quiet(p[0]);
-    if (reap(pid, &status) < 0) FAIL_RET("wait");
-    if (n == (ssize_t)sizeof e) {
-        report_fail("execve", e);
-        return;
-    }
-    jk_bool("ok", 1);
-    if (WIFEXITED(status)) jk_int("exit", WEXITSTATUS(status));
-    else {
-        char name[32];
-        signame(WTERMSIG(status), name, sizeof name);
-        jk_str("signal", name);
-    }
 }

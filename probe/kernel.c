@@ -75,8 +75,9 @@ OPFN(op_clone3) {
     else j_int(WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st));
 }
 
-/* spawn PATH: fork and execve(PATH, {PATH}, {}); reports the child's
- * exit_code (or signal), or execve's errno at stage "execve". */
+/* spawn PATH: fork and execve(PATH, {PATH}, {}) with stdin, stdout and stderr on
+ * /dev/null; reports the child's exit_code (or signal), or execve's errno at stage
+ * "execve". */
 OPFN(op_spawn) {
     int p[2], st, e = 0;
     if (pipe2(p, O_CLOEXEC) < 0) FAIL_RET("pipe");
@@ -87,6 +88,13 @@ OPFN(op_spawn) {
         FAIL_RET("fork");
     }
     if (pid == 0) {
+        /* stdio on /dev/null: what the program prints must not enter the probe's JSON */
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+        }
         char *argv0[] = { argv[0], NULL }, *envp[] = { NULL };
         execve(argv[0], argv0, envp);
         e = errno;

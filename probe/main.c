@@ -145,7 +145,6 @@ static const struct op {
     { "open-unlink", 1, 1, "s", op_open_unlink, 0 },
     { "open-rename", 2, 2, "ss", op_open_rename, 0 },
     { "utimens", 5, 5, "sdddd", op_utimens, 0 },
-    { "run-file", 1, 1, "s", op_run_file, 0 },
     { "tcp-keepalive", 0, 0, "", op_tcp_keepalive, 0 },
     { "ping-socket", 0, 0, "", op_ping_socket, 0 },
     { "clone3", 0, 0, "", op_clone3, 0 },

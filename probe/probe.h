@@ -126,8 +126,8 @@ op_fn op_ifaces, op_resolve, op_tcp_connect, op_udp_send, op_tcp_listen_check,
 /* serve.c */
 op_fn op_serve;
 
-/* boundary.c: files kept open across changes, nanosecond times, executing a file */
-op_fn op_keep_open, op_open_unlink, op_open_rename, op_utimens, op_run_file;
+/* boundary.c: files kept open across changes, nanosecond times */
+op_fn op_keep_open, op_open_unlink, op_open_rename, op_utimens;
 
 /* netsec.c: network and security defaults */
 op_fn op_tcp_keepalive, op_ping_socket;

@@ -315,8 +315,8 @@ def test_executable_script_runs_from_the_storage(mounts: Mounts, kind: str) -> N
     Level: MUST, https://man7.org/linux/man-pages/man2/execve.2.html
     """
     path = mounts.folder(kind) + "/script"
-    _, ran = mounts.probe(("write", path, "O_WRONLY|O_CREAT", "0755", SCRIPT.hex()), ("run-file", path))
-    assert (ran.errno, ran.get("exit")) == (None, 7), ran
+    _, ran = mounts.probe(("write", path, "O_WRONLY|O_CREAT", "0755", SCRIPT.hex()), ("spawn", path))
+    assert (ran.errno, ran.get("exit_code")) == (None, 7), ran
 
 
 def test_file_without_execute_bits_is_refused_with_eacces(mounts: Mounts, kind: str) -> None:
@@ -328,7 +328,7 @@ def test_file_without_execute_bits_is_refused_with_eacces(mounts: Mounts, kind: 
     Level: MUST, https://man7.org/linux/man-pages/man2/execve.2.html
     """
     path = mounts.folder(kind) + "/script"
-    _, ran = mounts.probe(("write", path, "O_WRONLY|O_CREAT", "0644", SCRIPT.hex()), ("run-file", path))
+    _, ran = mounts.probe(("write", path, "O_WRONLY|O_CREAT", "0644", SCRIPT.hex()), ("spawn", path))
     assert (ran.ok, ran.errno) == (False, "EACCES"), ran
 
 
@@ -344,7 +344,7 @@ def test_tmpfs_mount_is_noexec_nosuid_nodev(mounts: Mounts) -> None:
     """
     path = mounts.folder("tmpfs") + "/script"
     statfs, _, ran = mounts.probe(
-        ("statfs", "/m/tmpfs"), ("write", path, "O_WRONLY|O_CREAT", "0755", SCRIPT.hex()), ("run-file", path)
+        ("statfs", "/m/tmpfs"), ("write", path, "O_WRONLY|O_CREAT", "0755", SCRIPT.hex()), ("spawn", path)
     )
     flags = ST_NOEXEC | ST_NOSUID | ST_NODEV
     assert (statfs["flags"] & flags, ran.ok, ran.errno) == (flags, False, "EACCES"), (statfs, ran)
@@ -363,10 +363,10 @@ def test_execute_bit_set_on_the_host_decides_in_the_container(mounts: Mounts) ->
     script = mounts.on_host(folder) / "script"
     script.write_bytes(SCRIPT)
     script.chmod(0o755)
-    runs = mounts.probe.one("run-file", f"{folder}/script")
+    runs = mounts.probe.one("spawn", f"{folder}/script")
     script.chmod(0o644)
-    refused = mounts.probe.one("run-file", f"{folder}/script")
-    assert (runs.errno, runs.get("exit"), refused.errno) == (None, 7, "EACCES"), (runs, refused)
+    refused = mounts.probe.one("spawn", f"{folder}/script")
+    assert (runs.errno, runs.get("exit_code"), refused.errno) == (None, 7, "EACCES"), (runs, refused)
 
 
 # --- names ---------------------------------------------------------------------------
