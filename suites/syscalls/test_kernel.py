@@ -14,7 +14,6 @@ from parity.run.resources import ResourceScope
 from parity.run.target import Target
 from parity.workload.probe import Prober
 from plugins.workload import Observe
-from suites.linux import CGROUP_VERSION_BY_MAGIC
 from suites.verdicts import not_applicable
 
 SECCOMP = pytest.mark.requires("seccomp")
@@ -373,13 +372,7 @@ KERNEL_CONFIG_NEEDED = (
 KERNEL_CONFIG_NEEDED_ON_CGROUP_V1 = ("CGROUP_FREEZER", "CGROUP_DEVICE", "CPUSETS", "CGROUP_CPUACCT", "MEMCG")
 
 
-def cgroup_version_of(probe: Prober) -> str:
-    magic = probe.one("statfs", "/sys/fs/cgroup")["type"]
-    assert magic in CGROUP_VERSION_BY_MAGIC, f"/sys/fs/cgroup is neither cgroup2 nor tmpfs (f_type {magic:#x})"
-    return CGROUP_VERSION_BY_MAGIC[magic]
-
-
-def test_kernel_config_has_what_docker_needs(probe: Prober) -> None:
+def test_kernel_config_has_what_docker_needs(probe: Prober, cgroup_version: str) -> None:
     """Where the kernel publishes its configuration (/proc/config.gz, as LinuxKit's kernels
     do), a container reads it and it enables, built in or as modules, every option moby's
     check-config.sh calls generally necessary for containers (namespaces, cgroups and
@@ -397,7 +390,7 @@ def test_kernel_config_has_what_docker_needs(probe: Prober) -> None:
     config = gzip.decompress(bytes.fromhex(read["hex"])).decode("ascii", "replace")
     values = dict(re.findall(r"^CONFIG_(\w+)=(\S+)$", config, flags=re.MULTILINE))
     needed: tuple[str, ...] = KERNEL_CONFIG_NEEDED
-    if cgroup_version_of(probe) == "1":
+    if cgroup_version == "1":
         needed += KERNEL_CONFIG_NEEDED_ON_CGROUP_V1
     assert {name: values.get(name, "not set") for name in needed if values.get(name) not in ("y", "m")} == {}
 
@@ -410,7 +403,7 @@ CONTROLLERS = {"1": {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", 
 
 
 @pytest.mark.requires("resource_limits")
-def test_cgroup_controllers_docker_limits_need(probe: Prober) -> None:
+def test_cgroup_controllers_docker_limits_need(probe: Prober, cgroup_version: str) -> None:
     """A container's /sys/fs/cgroup offers every controller Docker's resource options use:
     on cgroup v1 a hierarchy each for blkio, cpu, cpuacct, cpuset, devices, freezer, memory
     and pids; on cgroup v2, cpu, cpuset, io, memory and pids in cgroup.controllers.
@@ -420,12 +413,11 @@ def test_cgroup_controllers_docker_limits_need(probe: Prober) -> None:
     contrib/check-config.sh (CGROUP_FREEZER, CGROUP_DEVICE, CPUSETS, CGROUP_CPUACCT, MEMCG).
     Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
-    version = cgroup_version_of(probe)
-    if version == "2":
+    if cgroup_version == "2":
         present = set(probe.one("read", "/sys/fs/cgroup/cgroup.controllers")["data"].split())
     else:
         present = set(probe.one("readdir", "/sys/fs/cgroup")["names"])
-    assert CONTROLLERS[version] - present == set()
+    assert CONTROLLERS[cgroup_version] - present == set()
 
 
 @pytest.mark.requires("resource_limits")
