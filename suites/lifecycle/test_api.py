@@ -17,39 +17,10 @@ from parity.run.target import Target
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
 from plugins.workload import Observe
-from suites.linux import CGROUP_VERSION_BY_MAGIC
+from suites.lifecycle.waiting import signals_ready, wait_for
 
 MiB = 1024 * 1024
 MS = 1_000_000  # nanoseconds, the unit of HealthConfig durations
-
-
-def wait_for(container: Container, what: str, check: Callable[[Container], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        container.reload()
-        if check(container):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{container.name}: {what} not reached within {timeout} s: {container.attrs['State']}")
-
-
-def file_text(container: Container, path: str) -> str:
-    """A file of the container as text, "" while it does not exist (one exec)."""
-    return str(Prober(container).one("read", path).get("data", ""))
-
-
-def signals_ready(container: Container) -> None:
-    """The probe's `signals` writes "ready" to its file once every handler is installed."""
-    wait_for(container, "signal handlers installed", lambda c: file_text(c, "/tmp/signals").startswith("ready"))
-
-
-@pytest.fixture
-def cgroup_version(probe: Prober) -> str:
-    """The cgroup version a container has, from what is mounted at /sys/fs/cgroup (as
-    suites/isolation/conftest.py reads it)."""
-    magic = probe.one("statfs", "/sys/fs/cgroup")["type"]
-    assert magic in CGROUP_VERSION_BY_MAGIC, f"/sys/fs/cgroup is neither cgroup2 nor tmpfs (f_type {magic:#x})"
-    return CGROUP_VERSION_BY_MAGIC[magic]
 
 
 # --- health checks ---------------------------------------------------------------------
@@ -150,26 +121,6 @@ def ignoring_sigterm(resources: ResourceScope) -> Container:
     container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "-", "IGNORE", "SIGTERM"])
     signals_ready(container)
     return container
-
-
-def test_stop_kills_after_the_timeout_it_is_given(resources: ResourceScope) -> None:
-    """docker stop -t 1 waits 1 s after SIGTERM, then kills: a process that ignores
-    SIGTERM exits with 137 after 1 s and well before the 10 s default. Mostly waits: 1 s.
-
-    The lower bound alone is test_lifecycle.py's test_stop_kills_after_the_timeout; this
-    one bounds the wait from above: the engine must not fall back to its default.
-
-    Source: Engine API POST /containers/{id}/stop (t: "Number of seconds to wait before
-    killing the container").
-    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerStop
-    """
-    container = ignoring_sigterm(resources)
-    started = time.monotonic()
-    container.stop(timeout=1)
-    elapsed = time.monotonic() - started
-    container.reload()
-    assert container.attrs["State"]["ExitCode"] == 137
-    assert 1.0 <= elapsed < 10.0, f"stopped after {elapsed:.2f} s"
 
 
 def test_stop_waits_10_seconds_by_default(resources: ResourceScope) -> None:

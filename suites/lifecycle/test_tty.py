@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,24 +16,10 @@ from docker.models.containers import Container
 from parity.run.resources import ResourceScope
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
+from suites.lifecycle.waiting import file_text, wait_for
 
 # How long an attached stream may take to answer: seconds, however loaded.
 ATTACH_SECONDS = 30
-
-
-def wait_for(container: Container, what: str, check: Callable[[Container], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        container.reload()
-        if check(container):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{container.name}: {what} not reached within {timeout} s: {container.attrs['State']}")
-
-
-def file_text(container: Container, path: str) -> str:
-    """A file of the container as text, "" while it does not exist (one exec)."""
-    return str(Prober(container).one("read", path).get("data", ""))
 
 
 @contextmanager

@@ -1,0 +1,32 @@
+"""Waiting for a container's state, shared by the lifecycle checks: polled through
+inspect and the probe, bounded in time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from docker.models.containers import Container
+
+from parity.workload.probe import Prober
+
+
+def wait_for(container: Container, what: str, check: Callable[[Container], bool], timeout: float = 30) -> None:
+    """Until ``check`` holds for the freshly inspected container; fails naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if check(container):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{container.name}: {what} not reached within {timeout} s: {container.attrs['State']}")
+
+
+def file_text(container: Container, path: str) -> str:
+    """A file of the container as text, "" while it does not exist (one exec)."""
+    return str(Prober(container).one("read", path).get("data", ""))
+
+
+def signals_ready(container: Container) -> None:
+    """The probe's `signals` writes "ready" to its file once every handler is installed."""
+    wait_for(container, "signal handlers installed", lambda c: file_text(c, "/tmp/signals").startswith("ready"))
