@@ -6,6 +6,7 @@ pytest_plugins = [
     "plugins.launch",
     "plugins.targets",
     "plugins.workload",
+    "plugins.ahead",
     "plugins.requirements",
     "plugins.expectations",
     "plugins.hypothesis_profiles",

@@ -21,7 +21,7 @@ from parity.engine.endpoint import resolve_endpoint
 from parity.engine.errors import reason
 from parity.run.resources import ResourceScope, RunIdentity, sweep
 from parity.run.target import Target
-from plugins.state import IDENTITY, INTERRUPTED, SELECTED, STATES, close_scope, is_worker
+from plugins.state import IDENTITY, INTERRUPTED, SELECTED, STATES, close_scope, is_worker, permitted
 
 SWEPT = pytest.StashKey[dict[str, str]]()
 WORKERINPUT_KEY = "parity_identity"
@@ -110,13 +110,6 @@ def _sweep_the_run(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     for name, what in sorted(config.stash.get(SWEPT, {}).items()):
         terminalreporter.write_line(f"parity: target {name}: {what}")
-
-
-def permitted(item: pytest.Item) -> frozenset[str]:
-    """The hazards a check's markers permit: requires(...) of a hazard's capability, and
-    permits(...)."""
-    marks = [*item.iter_markers("requires"), *item.iter_markers("permits")]
-    return frozenset(name for mark in marks for name in mark.args if name in guard.HAZARDS)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,8 @@ import pytest
 from parity.certification.requirements import Level
 from parity.config.divergences import Divergence, applying
 from parity.config.matrix import TargetSpec
-from parity.platform.fact_table import FactValue
+from parity.engine import guard
+from parity.platform.fact_table import FactValue, unmet_precondition
 from parity.run.launch import LaunchResult
 from parity.run.resources import ResourceScope, RunIdentity
 from parity.run.target import Target, TargetState, fact_table_of
@@ -61,6 +62,34 @@ def check_function(item: pytest.Item) -> str:
 def spec_of(config: pytest.Config, name: str) -> TargetSpec:
     """The matrix entry of a selected target."""
     return next(spec for spec in config.stash[SELECTED] if spec.name == name)
+
+
+def not_applicable(item: pytest.Item) -> str | None:
+    """Why a check does not apply to its target (a required capability the target does
+    not declare, a since(...) precondition its facts do not meet), or None."""
+    name = target_of(item)
+    if name is None:
+        return None
+    spec = spec_of(item.config, name)
+    declared = spec.capability_set()
+    for needed in (cap for mark in item.iter_markers("requires") for cap in mark.args):
+        if not declared[needed]:
+            return spec.why_missing(needed)
+    params = item.callspec.params  # type: ignore[attr-defined]  # an item with a target is parametrized
+    for mark in item.iter_markers("since"):
+        wanted: dict[str, object] = mark.kwargs.get("params", {})
+        if all(params.get(key) == value for key, value in wanted.items()):
+            unmet = unmet_precondition(facts_of(item.config, name), *mark.args)
+            if unmet is not None:
+                return f"target {name}: {unmet}"
+    return None
+
+
+def permitted(item: pytest.Item) -> frozenset[str]:
+    """The hazards a check's markers permit: requires(...) of a hazard's capability, and
+    permits(...)."""
+    marks = [*item.iter_markers("requires"), *item.iter_markers("permits")]
+    return frozenset(name for mark in marks for name in mark.args if name in guard.HAZARDS)
 
 
 def close_scope(config: pytest.Config, target: Target, scope: ResourceScope) -> None:

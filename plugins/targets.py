@@ -23,7 +23,7 @@ from parity.engine.contact import unreachable
 from parity.engine.endpoint import resolve_endpoint
 from parity.engine.errors import connection_failed, reason
 from parity.platform.capabilities import CAPABILITIES
-from parity.platform.fact_table import VERSION_FACTS, unmet_precondition, version_tuple
+from parity.platform.fact_table import VERSION_FACTS, version_tuple
 from parity.run.target import KindMismatch, Target, TargetState, contact_all
 from parity.workload.image import WorkloadError
 from plugins.state import (
@@ -36,8 +36,8 @@ from plugins.state import (
     STATES,
     WORKLOAD,
     explicitly_selected,
-    facts_of,
     is_worker,
+    not_applicable,
     spec_of,
     target_of,
 )
@@ -205,18 +205,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     name = target_of(item)
     if name is None:
         return
-    spec = spec_of(item.config, name)
-    declared = spec.capability_set()
-    for needed in (cap for mark in item.iter_markers("requires") for cap in mark.args):
-        if not declared[needed]:
-            pytest.skip(f"{NOT_APPLICABLE}{spec.why_missing(needed)}")
-    params = item.callspec.params  # type: ignore[attr-defined]  # an item with a target is parametrized
-    for mark in item.iter_markers("since"):
-        wanted: dict[str, object] = mark.kwargs.get("params", {})
-        if all(params.get(key) == value for key, value in wanted.items()):
-            unmet = unmet_precondition(facts_of(item.config, name), *mark.args)
-            if unmet is not None:
-                pytest.skip(f"{NOT_APPLICABLE}target {name}: {unmet}")
+    why = not_applicable(item)
+    if why is not None:
+        pytest.skip(f"{NOT_APPLICABLE}{why}")
     lost = item.config.stash.get(LOST, {}).get(name)
     if lost is not None:
         pytest.fail(f"target {name}: engine lost mid-run: {lost}", pytrace=False)

@@ -12,12 +12,13 @@ from typing import Any, cast
 import pytest
 from docker.models.containers import Container
 
+from parity.run.ahead import Record
 from parity.run.resources import ResourceScope
 from parity.run.target import Target
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
 from plugins.workload import Observe
-from suites.lifecycle.waiting import signals_ready, wait_for
+from suites.lifecycle.waiting import reached, signals_ready, wait_for
 
 MiB = 1024 * 1024
 MS = 1_000_000  # nanoseconds, the unit of HealthConfig durations
@@ -87,19 +88,10 @@ def test_health_status_follows_each_probe_result(resources: ResourceScope) -> No
     ]
 
 
-def test_health_check_past_its_timeout_fails(resources: ResourceScope) -> None:
-    """A health command that runs past the Timeout is a failed check: the engine logs
-    exit code -1 with "Health check exceeded timeout (500ms)", and with Retries 1 the
-    container is unhealthy with one failure per logged result. Mostly waits: 200 ms
-    interval, 500 ms timeout.
-
-    Source: Engine API HealthConfig Timeout ("If the health check command does not
-    complete within this timeout, the check is considered failed and the health check
-    process is forcibly terminated"); moby v20.10.24 daemon/health.go monitor (ExitCode
-    -1, "Health check exceeded timeout (%v)").
-    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/daemon/health.go
-    """
-    container = resources.container(
+def health_past_its_timeout(scope: ResourceScope) -> Record:
+    """A container whose health command sleeps past its 500 ms Timeout, until its first
+    result is logged: its health then."""
+    container = scope.container(
         healthcheck={
             "test": ["CMD", PROBE_PATH, "sleep", "10000"],
             "interval": 200 * MS,
@@ -107,9 +99,27 @@ def test_health_check_past_its_timeout_fails(resources: ResourceScope) -> None:
             "retries": 1,
         }
     )
-    wait_for(container, "a health result logged", lambda c: len(health(c)[2]) >= 1)
+    logged = reached(container, lambda c: len(health(c)[2]) >= 1)
     status, streak, log = health(container)
-    assert (status, streak) == ("unhealthy", len(log))
+    return {"logged": logged, "status": status, "streak": streak, "log": log}
+
+
+@pytest.mark.ahead(health_past_its_timeout, timeout=120)
+def test_health_check_past_its_timeout_fails(ahead: Record) -> None:
+    """A health command that runs past the Timeout is a failed check: the engine logs
+    exit code -1 with "Health check exceeded timeout (500ms)", and with Retries 1 the
+    container is unhealthy with one failure per logged result. Mostly waits (200 ms
+    interval, 500 ms timeout): its scenario runs ahead, in the background.
+
+    Source: Engine API HealthConfig Timeout ("If the health check command does not
+    complete within this timeout, the check is considered failed and the health check
+    process is forcibly terminated"); moby v20.10.24 daemon/health.go monitor (ExitCode
+    -1, "Health check exceeded timeout (%v)").
+    Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/daemon/health.go
+    """
+    log = [tuple(entry) for entry in ahead["log"]]
+    assert ahead["logged"], f"no health result logged within 30 s: {ahead}"
+    assert (ahead["status"], ahead["streak"]) == ("unhealthy", len(log))
     assert log == [(-1, "Health check exceeded timeout (500ms)")] * len(log)
 
 
@@ -123,23 +133,30 @@ def ignoring_sigterm(resources: ResourceScope) -> Container:
     return container
 
 
-def test_stop_waits_10_seconds_by_default(resources: ResourceScope) -> None:
+def stopped_without_a_timeout(scope: ResourceScope) -> Record:
+    """docker stop, without t, of a process that ignores SIGTERM: how long it took, and
+    the exit code."""
+    container = ignoring_sigterm(scope)
+    started = time.monotonic()
+    container.client.api.stop(str(container.id))  # type: ignore[union-attr]
+    elapsed = time.monotonic() - started
+    container.reload()
+    return {"exit_code": container.attrs["State"]["ExitCode"], "elapsed": elapsed}
+
+
+@pytest.mark.ahead(stopped_without_a_timeout, timeout=120)
+def test_stop_waits_10_seconds_by_default(ahead: Record) -> None:
     """Without t (and without a StopTimeout of the container), docker stop gives the main process 10 s after SIGTERM,
     then kills it: a process that ignores SIGTERM exits with 137 after 10 s (and well
-    before 20). Mostly waits: 10 s.
+    before 20). Mostly waits (10 s): its scenario runs ahead, in the background.
 
     Source: docker stop reference ("after a grace period, SIGKILL"); moby v20.10.24
     container/container_unix.go (DefaultStopTimeout = 10; Windows daemons use 30,
     container/container_windows.go).
     Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/container/container_unix.go
     """
-    container = ignoring_sigterm(resources)
-    started = time.monotonic()
-    container.client.api.stop(str(container.id))  # type: ignore[union-attr]
-    elapsed = time.monotonic() - started
-    container.reload()
-    assert container.attrs["State"]["ExitCode"] == 137
-    assert 10.0 <= elapsed < 20.0, f"stopped after {elapsed:.2f} s"
+    assert ahead["exit_code"] == 137
+    assert 10.0 <= ahead["elapsed"] < 20.0, f"stopped after {ahead['elapsed']:.2f} s"
 
 
 # --- update ----------------------------------------------------------------------------
@@ -270,11 +287,30 @@ def test_init_forwards_signals_to_the_command(resources: ResourceScope) -> None:
 # --- restart back-off ------------------------------------------------------------------
 
 
-def test_restart_delays_double_from_100_ms(resources: ResourceScope) -> None:
+def restarted_five_times(scope: ResourceScope) -> Record:
+    """A container that fails at once under --restart on-failure:5, until its fifth
+    restart has exited: each run's clock reading, and its state then."""
+    container = scope.container(
+        [PROBE_PATH, "clock", "--", "exit", "3"], restart_policy={"Name": "on-failure", "MaximumRetryCount": 5}
+    )
+    done = reached(
+        container, lambda c: c.attrs["RestartCount"] == 5 and c.attrs["State"]["Status"] == "exited", timeout=60
+    )
+    runs = [json.loads(line)[0]["realtime_ns"] for line in container.logs(stdout=True, stderr=False).splitlines()]
+    return {
+        "reached": done,
+        "runs": runs,
+        "restarts": container.attrs["RestartCount"],
+        "state": container.attrs["State"],
+    }
+
+
+@pytest.mark.ahead(restarted_five_times, timeout=120)
+def test_restart_delays_double_from_100_ms(ahead: Record) -> None:
     """A container that fails at once under --restart on-failure:5 is restarted five
     times, each restart at least 100, 200, 400, 800 and 1600 ms after the previous run
     ended (delays double from 100 ms), as the runs' own clock readings show. Mostly
-    waits: 3.1 s of delays.
+    waits (3.1 s of delays): its scenario runs ahead, in the background.
 
     Only lower bounds: each gap also holds the engine's own exit handling and start.
 
@@ -284,18 +320,10 @@ def test_restart_delays_double_from_100_ms(resources: ResourceScope) -> None:
     (defaultTimeout 100 ms, backoffMultiplier 2).
     Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerCreate
     """
-    container = resources.container(
-        [PROBE_PATH, "clock", "--", "exit", "3"], restart_policy={"Name": "on-failure", "MaximumRetryCount": 5}
-    )
-    wait_for(
-        container,
-        "five restarts, then exited",
-        lambda c: c.attrs["RestartCount"] == 5 and c.attrs["State"]["Status"] == "exited",
-        timeout=60,
-    )
-    runs = [json.loads(line)[0]["realtime_ns"] for line in container.logs(stdout=True, stderr=False).splitlines()]
+    assert ahead["reached"], f"not five restarts, then exited, within 60 s: {ahead['restarts']}, {ahead['state']}"
+    runs = ahead["runs"]
     gaps_ms = [(later - earlier) / MS for earlier, later in pairwise(runs)]
-    assert (len(runs), container.attrs["State"]["ExitCode"]) == (6, 3)
+    assert (len(runs), ahead["state"]["ExitCode"]) == (6, 3)
     assert [gap >= floor for gap, floor in zip(gaps_ms, [100, 200, 400, 800, 1600], strict=True)] == [True] * 5, (
         f"gaps between runs: {[round(gap) for gap in gaps_ms]} ms"
     )

@@ -9,10 +9,11 @@ import docker.errors
 import pytest
 from docker.models.containers import Container
 
+from parity.run.ahead import Record
 from parity.run.resources import ResourceScope
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
-from suites.lifecycle.waiting import signals_ready, wait_for
+from suites.lifecycle.waiting import reached, signals_ready, wait_for
 
 
 @pytest.mark.parametrize("code", [0, 1, 2, 42, 127, 128, 255])
@@ -105,23 +106,31 @@ def test_stop_sends_sigterm(resources: ResourceScope) -> None:
     assert (container.logs(), container.attrs["State"]["ExitCode"]) == (b"SIGTERM\n", 0)
 
 
-def test_stop_kills_after_the_timeout(resources: ResourceScope) -> None:
-    """A process that ignores SIGTERM is killed with SIGKILL after the stop timeout it
-    is given: exit status 137, not before the timeout, and well before the engine's 10 s
-    default (the engine must not fall back to it).
-
-    Source: Engine API POST /containers/{id}/stop (t: "Number of seconds to wait before
-    killing the container"); docker stop reference (-t, --time).
-    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerStop
-    """
-    container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "-", "IGNORE", "SIGTERM"])
+def stopped_with_a_2_second_timeout(scope: ResourceScope) -> Record:
+    """docker stop -t 2 of a process that ignores SIGTERM: how long it took, and the exit
+    code."""
+    container = scope.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "-", "IGNORE", "SIGTERM"])
     signals_ready(container)
     started = time.monotonic()
     container.stop(timeout=2)
     elapsed = time.monotonic() - started
     container.reload()
-    assert container.attrs["State"]["ExitCode"] == 137
-    assert 2.0 <= elapsed < 10.0, f"stopped after {elapsed:.2f} s"
+    return {"exit_code": container.attrs["State"]["ExitCode"], "elapsed": elapsed}
+
+
+@pytest.mark.ahead(stopped_with_a_2_second_timeout, timeout=120)
+def test_stop_kills_after_the_timeout(ahead: Record) -> None:
+    """A process that ignores SIGTERM is killed with SIGKILL after the stop timeout it
+    is given: exit status 137, not before the timeout, and well before the engine's 10 s
+    default (the engine must not fall back to it). Mostly waits (2 s): its scenario runs
+    ahead, in the background.
+
+    Source: Engine API POST /containers/{id}/stop (t: "Number of seconds to wait before
+    killing the container"); docker stop reference (-t, --time).
+    Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerStop
+    """
+    assert ahead["exit_code"] == 137
+    assert 2.0 <= ahead["elapsed"] < 10.0, f"stopped after {ahead['elapsed']:.2f} s"
 
 
 @pytest.mark.requires("any_signal")
@@ -180,23 +189,29 @@ def test_orphans_are_reaped_only_with_init(resources: ResourceScope, init: bool,
     assert json.loads(done.stdout)[2]["zombies"] == zombies
 
 
-def test_restart_on_failure_stops_after_the_maximum(resources: ResourceScope) -> None:
+def restarted_twice(scope: ResourceScope) -> Record:
+    """A container failing under --restart on-failure:2, until its second restart has
+    exited: its state then."""
+    container = scope.container(
+        [PROBE_PATH, "exit", "3"], restart_policy={"Name": "on-failure", "MaximumRetryCount": 2}
+    )
+    done = reached(
+        container, lambda c: c.attrs["RestartCount"] == 2 and c.attrs["State"]["Status"] == "exited", timeout=60
+    )
+    return {"reached": done, "restarts": container.attrs["RestartCount"], "state": container.attrs["State"]}
+
+
+@pytest.mark.ahead(restarted_twice, timeout=120)
+def test_restart_on_failure_stops_after_the_maximum(ahead: Record) -> None:
     """--restart on-failure:2 restarts a failing container twice, then leaves it exited.
+    Mostly waits (the restart back-off): its scenario runs ahead, in the background.
 
     Source: Docker docs "Start containers automatically" (on-failure[:max-retries]);
     Engine API State and RestartCount.
     Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerCreate
     """
-    container = resources.container(
-        [PROBE_PATH, "exit", "3"], restart_policy={"Name": "on-failure", "MaximumRetryCount": 2}
-    )
-    wait_for(
-        container,
-        "two restarts, then exited",
-        lambda c: c.attrs["RestartCount"] == 2 and c.attrs["State"]["Status"] == "exited",
-        timeout=60,
-    )
-    assert container.attrs["State"]["ExitCode"] == 3
+    assert ahead["reached"], f"not two restarts, then exited, within 60 s: {ahead['restarts']}, {ahead['state']}"
+    assert ahead["state"]["ExitCode"] == 3
 
 
 def test_auto_remove_deletes_the_container_after_it_exits(resources: ResourceScope) -> None:

@@ -11,15 +11,21 @@ from docker.models.containers import Container
 from parity.workload.probe import Prober
 
 
-def wait_for(container: Container, what: str, check: Callable[[Container], bool], timeout: float = 30) -> None:
-    """Until ``check`` holds for the freshly inspected container; fails naming ``what``."""
+def reached(container: Container, check: Callable[[Container], bool], timeout: float = 30) -> bool:
+    """Whether ``check`` holds for the freshly inspected container within ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         container.reload()
         if check(container):
-            return
+            return True
         time.sleep(0.05)
-    raise AssertionError(f"{container.name}: {what} not reached within {timeout} s: {container.attrs['State']}")
+    return False
+
+
+def wait_for(container: Container, what: str, check: Callable[[Container], bool], timeout: float = 30) -> None:
+    """Until ``check`` holds for the freshly inspected container; fails naming ``what``."""
+    if not reached(container, check, timeout):
+        raise AssertionError(f"{container.name}: {what} not reached within {timeout} s: {container.attrs['State']}")
 
 
 def file_text(container: Container, path: str) -> str:

@@ -1,0 +1,102 @@
+"""Scenarios started ahead: waiting overlaps with other work instead of holding a worker.
+
+A check that mostly waits (a stop timeout, a restart back-off, a health timer, a log
+flood at the engine's own throughput) splits into a scenario, which does the container
+work and records what it observed, and the check, which judges that record. One process
+of the run (the only one, or xdist's first worker) starts every selected scenario in a
+background thread as soon as collection ends; the checks run last, on any worker, and
+read the records from a folder of the run. A record is JSON: a worker may be another
+process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]  # what a scenario observed, JSON-serialisable
+POLL_SECONDS = 0.05
+
+
+class ScenarioFailed(Exception):
+    """The scenario raised, or never recorded within its bound; the message says which,
+    with the scenario's traceback when there is one."""
+
+
+def folder_of(run_id: str) -> Path:
+    """Where the records of run ``run_id`` are kept (on the machine running pytest)."""
+    return Path(tempfile.gettempdir()) / f"parity-ahead-{run_id}"
+
+
+def record_name(scenario: str, target: str) -> str:
+    """The file name of a scenario's record on a target."""
+    return re.sub(r"[^A-Za-z0-9_.@-]", "_", f"{scenario}@{target}") + ".json"
+
+
+def scenario_name(scenario: Callable[..., Any]) -> str:
+    return f"{scenario.__module__}.{scenario.__qualname__}"
+
+
+def write_record(folder: Path, name: str, outcome: Record) -> None:
+    """Write atomically: a reader sees no file or a whole one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}"
+    partial.write_text(json.dumps(outcome), encoding="utf-8")
+    partial.replace(folder / name)
+
+
+def read_record(folder: Path, name: str, timeout: float) -> Record:
+    """The record a scenario left, waiting for it up to ``timeout`` seconds."""
+    path = folder / name
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() >= deadline:
+            raise ScenarioFailed(f"scenario {name[:-5]} recorded nothing within {timeout:.0f} s")
+        time.sleep(POLL_SECONDS)
+    outcome: Record = json.loads(path.read_text(encoding="utf-8"))
+    if "error" in outcome:
+        raise ScenarioFailed(f"scenario {name[:-5]} failed after {outcome['seconds']:.1f} s:\n{outcome['error']}")
+    return dict(outcome["observed"])
+
+
+class Starter:
+    """Runs scenarios in daemon threads (a Ctrl-C is not held up by a timer; the run's
+    sweep removes what an interrupted scenario left) and records each outcome."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._threads: list[threading.Thread] = []
+
+    def start(self, name: str, scenario: Callable[[], Record]) -> None:
+        def run() -> None:
+            began = time.monotonic()
+            try:
+                outcome: Record = {"observed": scenario()}
+            except BaseException:  # recorded for the check, which reports it as an error
+                outcome = {"error": traceback.format_exc(limit=-8)}
+            outcome["seconds"] = time.monotonic() - began
+            write_record(self.folder, name, outcome)
+
+        thread = threading.Thread(target=run, name=f"parity-ahead-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def join(self, timeout: float) -> list[str]:
+        """Wait for every scenario, ``timeout`` seconds in all; the names still running."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [thread.name for thread in self._threads if thread.is_alive()]
+
+
+def remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,145 @@
+"""Checks whose waiting overlaps with the rest of the run (parity/run/ahead.py).
+
+``@pytest.mark.ahead(scenario, timeout=s)`` on a check: ``scenario(scope)`` does the
+container work in a resource scope of the check's target and returns what it observed;
+the check receives that record as its ``ahead`` fixture. One process starts every
+selected scenario when collection ends (the only process, or xdist's worker gw0, so each
+runs once per target); such checks are collected last, so their records are mostly
+waiting for them. A scenario that raised, or recorded nothing within ``timeout`` seconds
+of its check asking, is an error of the check's set-up: a known divergence never hides it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from parity.run.ahead import Record, ScenarioFailed, Starter, folder_of, read_record, record_name, remove, scenario_name
+from parity.run.resources import ResourceScope
+from parity.run.target import Target
+from plugins.state import (
+    IDENTITY,
+    INTERRUPTED,
+    LOST,
+    STATES,
+    close_scope,
+    is_worker,
+    not_applicable,
+    permitted,
+    spec_of,
+    target_of,
+)
+
+STARTER = pytest.StashKey[Starter]()
+DEFAULT_TIMEOUT = 300  # seconds a check waits for its scenario's record
+Scenario = Callable[[ResourceScope], Record]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "ahead(scenario, timeout=seconds): run scenario(scope) from the start of the run, "
+        "in the background; the check judges its record (the ahead fixture)",
+    )
+
+
+def _scenario(item: pytest.Item) -> tuple[Scenario, float] | None:
+    mark = item.get_closest_marker("ahead")
+    if mark is None:
+        return None
+    if len(mark.args) != 1 or not callable(mark.args[0]):
+        raise pytest.UsageError(f"{item.nodeid}: ahead{mark.args!r}: write ahead(scenario, timeout=seconds)")
+    return mark.args[0], float(mark.kwargs.get("timeout", DEFAULT_TIMEOUT))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Such checks last (a stable sort, the same in every worker, as xdist requires)."""
+    items.sort(key=lambda item: _scenario(item) is not None)
+
+
+def _starts_scenarios(config: pytest.Config) -> bool:
+    if config.option.collectonly:
+        return False
+    if is_worker(config):
+        return bool(config.workerinput["workerid"] == "gw0")  # type: ignore[attr-defined]
+    return config.pluginmanager.get_plugin("dsession") is None  # xdist's controller runs no check
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    if not _starts_scenarios(config):
+        return
+    starter = config.stash[STARTER] = Starter(folder_of(config.stash[IDENTITY].run_id))
+    started: set[str] = set()
+    for item in session.items:
+        found, name = _scenario(item), target_of(item)
+        if found is None or name is None:
+            continue
+        state = config.stash[STATES].get(name)
+        if state is None or state.unavailable or name in config.stash.get(LOST, {}) or not_applicable(item):
+            continue  # the check itself says why: skipped, or failed in one line
+        record = record_name(scenario_name(found[0]), name)
+        if record not in started:
+            started.add(record)
+            starter.start(record, _runner(config, item, name, found[0]))
+
+
+@contextmanager
+def scenario_scope(config: pytest.Config, item: pytest.Item, name: str) -> Iterator[ResourceScope]:
+    """A resource scope on target ``name`` with what the check's markers permit; a target
+    of its own, as a client is not shared between threads."""
+    selected = Target(spec_of(config, name), config.stash[STATES][name], config.stash[IDENTITY])
+    try:
+        selected.provision()
+        selected.client.guard.permitted = permitted(item)
+        scope = selected.scope()
+        try:
+            yield scope
+        finally:
+            close_scope(config, selected, scope)
+    finally:
+        selected.close()
+
+
+def _runner(config: pytest.Config, item: pytest.Item, name: str, scenario: Scenario) -> Callable[[], Record]:
+    def run() -> Record:
+        with scenario_scope(config, item, name) as scope:
+            return scenario(scope)
+
+    return run
+
+
+@pytest.fixture
+def ahead(request: pytest.FixtureRequest, target: Target) -> Record:
+    """What the check's scenario observed on its target (see the ahead marker); through
+    ``target``, a target that is not available skips or fails the check as any other."""
+    found = _scenario(request.node)
+    if found is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: the ahead fixture needs @pytest.mark.ahead(scenario)")
+    scenario, timeout = found
+    try:
+        return read_record(
+            folder_of(request.config.stash[IDENTITY].run_id),
+            record_name(scenario_name(scenario), str(target_of(request.node))),
+            timeout,
+        )
+    except ScenarioFailed as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The starter waits for its scenarios (a scenario is bounded by its engine calls);
+    the controller, last, removes the records."""
+    config = session.config
+    starter = config.stash.get(STARTER, None)
+    # After Ctrl-C or SIGTERM nothing waits: the scenarios' threads end with the process
+    # and the run's sweep removes their containers.
+    if starter is not None and not config.stash.get(INTERRUPTED, False):
+        running = starter.join(timeout=DEFAULT_TIMEOUT)
+        if running:
+            print(f"parity: scenarios still running at the end of the run: {', '.join(running)}")
+    if not is_worker(config):
+        remove(folder_of(config.stash[IDENTITY].run_id))

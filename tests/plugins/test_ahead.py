@@ -1,0 +1,181 @@
+"""Scenarios started ahead (plugins/ahead.py): each runs once per target, from the end of
+collection, in one process also under xdist; its checks run last and judge its record; a
+scenario that raised is an error that no known divergence hides; the records go at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parity.run.ahead import ScenarioFailed, Starter, read_record, record_name, write_record
+from tests.fake_engine import REPO_CONFTEST, FakeEngine, recorded_api
+
+pytest_plugins = ["pytester"]
+
+# Against a stand-in engine there is no workload to build: a scenario's "scope" here is
+# the name of its target, and the target fixture is that name.
+CONFTEST = (
+    REPO_CONFTEST
+    + """
+import contextlib
+
+import pytest
+
+
+@contextlib.contextmanager
+def _scope(config, item, name):
+    yield name
+
+
+def pytest_configure(config):
+    config.pluginmanager.get_plugin("plugins.ahead").scenario_scope = _scope
+
+
+@pytest.fixture(scope="session")
+def target(request):
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _record_workload():
+    pass
+"""
+)
+
+CHECKS = """
+import os
+import time
+
+import pytest
+
+LOG = os.environ["AHEAD_LOG"]
+
+
+def note(line):
+    with open(LOG, "a") as log:
+        log.write(line + "\\n")
+
+
+def waited(scope):
+    note(f"scenario {scope} {os.getpid()}")
+    time.sleep(0.5)
+    note(f"scenario {scope} done {os.getpid()}")
+    return {"target": scope, "slept": 0.5}
+
+
+def refused(scope):
+    raise RuntimeError(f"the engine of {scope} refused")
+
+
+@pytest.mark.ahead(waited, timeout=30)
+def test_waits(ahead, target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
+    note(f"check waits {target}")
+    assert ahead == {"target": target, "slept": 0.5}
+
+
+@pytest.mark.ahead(waited, timeout=30)
+def test_waits_too(ahead, target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
+    note(f"check waits_too {target}")
+    assert ahead["target"] == "nowhere"
+
+
+@pytest.mark.ahead(refused, timeout=30)
+def test_refused(ahead, target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
+    assert False
+
+
+def test_plain(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
+    note(f"check plain {target}")
+    time.sleep(1)
+"""
+
+# test_refused fails its assertion on b as a known divergence says; the scenario's error
+# must stay an error all the same.
+ROWS = """
+divergences:
+  - check: test_checks.py::test_refused
+    when: {kind: linux}
+    reason: a self-test's known divergence
+    reference: moby/moby#1
+    observed: a test host, 2026-12-04
+"""
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_scenarios_run_once_per_target_ahead_of_their_checks(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, xdist: list[str]
+) -> None:
+    log = tmp_path / "log"
+    monkeypatch.setenv("AHEAD_LOG", str(log))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the records go: seen empty at the end
+    info, version = recorded_api("linux-ubuntu-17.10-docker-18.03.1-ce.txt")
+    with FakeEngine(tmp_path / "a.sock", info, version) as a, FakeEngine(tmp_path / "b.sock", info, version) as b:
+        pytester.makeconftest(CONFTEST)
+        pytester.makefile(
+            ".yaml",
+            matrix=f"targets:\n  - {{name: a, kind: linux, engine: {{url: '{a.url}'}}}}\n"
+            f"  - {{name: b, kind: linux, engine: {{url: '{b.url}'}}}}\n",
+            divergences=ROWS,
+        )
+        pytester.makepyfile(test_checks=CHECKS)
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE", *xdist)
+    # waits_too asserts a record it cannot have: the check judges what the scenario saw
+    result.assert_outcomes(passed=4, failed=2, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "ERROR test_checks.py::test_refused[[]a[]] - Failed: scenario test_checks.refused@*",
+            "ERROR test_checks.py::test_refused[[]b[]] - Failed: scenario test_checks.refused@*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["scenario test_checks.refused@a failed after *", "RuntimeError: the engine of a refused"]
+    )
+    lines = log.read_text().splitlines()
+    scenarios = [line.split() for line in lines if line.startswith("scenario")]
+    # once per target, whatever number of checks share it, and in one process
+    assert sorted(" ".join(words[:-1]) for words in scenarios) == [
+        "scenario a",
+        "scenario a done",
+        "scenario b",
+        "scenario b done",
+    ]
+    assert len({words[-1] for words in scenarios}) == 1
+    if not xdist:  # one process: both scenarios started before any check, run first
+        checks = [line.split()[1] for line in lines if line.startswith("check")]
+        assert ([line.split()[0] for line in lines[:2]], checks[:2]) == (["scenario"] * 2, ["plain"] * 2)
+    assert list(tmp_path.glob("parity-ahead-*")) == []
+
+
+def test_a_record_is_read_whole_and_errors_are_named(tmp_path: Path) -> None:
+    name = record_name("suites.x.stopped", "vm 9p")
+    assert name == "suites.x.stopped@vm_9p.json"
+    write_record(tmp_path, name, {"observed": {"elapsed": 10.2}, "seconds": 10.3})
+    assert read_record(tmp_path, name, timeout=0) == {"elapsed": 10.2}
+    write_record(tmp_path, name, {"error": "Traceback: boom", "seconds": 1.25})
+    with pytest.raises(ScenarioFailed, match=r"suites.x.stopped@vm_9p failed after 1.2 s:\nTraceback: boom"):
+        read_record(tmp_path, name, timeout=0)
+    with pytest.raises(ScenarioFailed, match="recorded nothing within 0 s"):
+        read_record(tmp_path, "other.json", timeout=0)
+
+
+def test_the_starter_records_what_each_scenario_returned_or_raised(tmp_path: Path) -> None:
+    starter = Starter(tmp_path)
+    starter.start("good.json", lambda: {"value": 1})
+    starter.start("bad.json", lambda: {"value": 1 // 0})
+    assert starter.join(timeout=10) == []
+    assert read_record(tmp_path, "good.json", timeout=0) == {"value": 1}
+    with pytest.raises(ScenarioFailed, match="ZeroDivisionError"):
+        read_record(tmp_path, "bad.json", timeout=0)
