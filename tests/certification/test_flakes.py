@@ -33,7 +33,8 @@ def test_a_flip_lists_each_runs_verdict_and_a_steady_failure_is_not_one() -> Non
     )
 
 
-def test_the_gate_runs_pytest_n_times_and_fails_on_a_flip(tmp_path: Path) -> None:
+def run_gate(tmp_path: Path, checks: str) -> subprocess.CompletedProcess[str]:
+    """The gate, three runs, over a catalogue of ``checks`` on a stand-in target."""
     (tmp_path / "conftest.py").write_text(STAND_IN_CONFTEST)
     (tmp_path / "matrix.yaml").write_text(
         "targets:\n  - {name: a, kind: linux, engine: {url: 'unix:///nonexistent/a.sock'}}\n"
@@ -41,8 +42,18 @@ def test_the_gate_runs_pytest_n_times_and_fails_on_a_flip(tmp_path: Path) -> Non
     (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
     suites = tmp_path / "suites" / "area"
     suites.mkdir(parents=True)
+    (suites / "test_checks.py").write_text(checks)
+    return subprocess.run(
+        [sys.executable, "-m", "parity.certification", "flakes", "--runs", "3", "--out", "out", "--", "suites", "-q"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+
+
+def test_the_gate_runs_pytest_n_times_and_fails_on_a_flip(tmp_path: Path) -> None:
     counter = tmp_path / "count"
-    (suites / "test_checks.py").write_text(
+    done = run_gate(
+        tmp_path,
         f"""
 from pathlib import Path
 
@@ -60,13 +71,8 @@ def test_second_run_fails(target):
     runs = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(runs))
     assert runs != 2, "failed on run 2"
-"""
+""",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "parity.certification", "flakes", "--runs", "3", "--out", "out", "--", "suites", "-q"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     lines = done.stdout.splitlines()
     assert "flake gate: 3 runs (pytest exit statuses 0, 1, 0), 2 checks compared" in lines
@@ -75,3 +81,20 @@ def test_second_run_fails(target):
         "FLIPPED suites/area/test_checks.py::test_second_run_fails [a]: run 1 pass; "
         "run 2 broken: fails on the reference a: suites/area/test_checks.py:17: AssertionError; run 3 pass"
     ]
+
+
+def test_the_gate_fails_on_a_check_that_fails_every_time(tmp_path: Path) -> None:
+    """Not a flake, but a failure: the gate may be CI's only run of the catalogue."""
+    done = run_gate(
+        tmp_path,
+        """
+def test_fails(target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
+    assert False
+""",
+    )
+    lines = done.stdout.splitlines()
+    assert "flake gate: 3 runs (pytest exit statuses 1, 1, 1), 1 checks compared" in lines
+    assert ("flake gate: 0 checks changed their verdict between runs", done.returncode) == (lines[-1], 1)
