@@ -9,6 +9,7 @@ from parity.run.resources import ResourceScope
 from parity.run.target import Target
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
+from plugins.workload import Observe
 
 NAMESPACES = ["pid", "mnt", "uts", "ipc", "net"]
 
@@ -60,15 +61,14 @@ def test_cgroup_namespace_follows_the_engine_default(
 
 
 @pytest.mark.requires("cgroupns_modes")
-def test_private_cgroup_namespace_shows_root_cgroup(resources: ResourceScope) -> None:
+def test_private_cgroup_namespace_shows_root_cgroup(observe: Observe) -> None:
     """With --cgroupns private, /proc/self/cgroup shows the container's cgroup as "/".
 
     Source: cgroup_namespaces(7) ("the cgroup namespace root ... appears as /"); Docker
     run reference "--cgroupns".
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
-    container = resources.container(cgroupns="private")
-    lines = Prober(container).one("read", "/proc/self/cgroup")["data"].splitlines()
+    lines = observe(("read", "/proc/self/cgroup"), cgroupns="private")[0]["data"].splitlines()
     assert {line.rsplit(":", 1)[1] for line in lines} == {"/"}
 
 

@@ -9,13 +9,14 @@ from docker.types import EndpointConfig, IPAMConfig, IPAMPool
 
 from parity.run.resources import ResourceScope
 from parity.run.target import Target
-from parity.workload.probe import Prober
+from parity.workload.probe import Observation, Prober
 from plugins.workload import Observe
 from suites.verdicts import not_applicable
 
 
-def interfaces(prober: Prober) -> dict[str, list[str]]:
-    return {i["name"]: i["ipv4"] for i in prober.one("ifaces")["interfaces"]}
+def interfaces(ifaces: Observation) -> dict[str, list[str]]:
+    """Each interface's IPv4 addresses, from the probe's ifaces."""
+    return {i["name"]: i["ipv4"] for i in ifaces["interfaces"]}
 
 
 def test_dns_options_are_written_to_resolv_conf(observe: Observe) -> None:
@@ -43,7 +44,7 @@ def test_hostname_is_written_to_etc_hostname_and_hosts(observe: Observe) -> None
     assert hosts["data"].splitlines()[-1].split("\t")[1] == "parity-named"
 
 
-def test_static_address_on_a_user_network(resources: ResourceScope) -> None:
+def test_static_address_on_a_user_network(resources: ResourceScope, observe: Observe) -> None:
     """--ip on a network with a configured subnet gives the container exactly that address.
 
     Source: Docker run reference "--ip"; docker network create --subnet.
@@ -54,8 +55,8 @@ def test_static_address_on_a_user_network(resources: ResourceScope) -> None:
     network = resources.network(ipam=ipam)
     assert network.name is not None
     endpoint = EndpointConfig(resources.client.api.api_version, ipv4_address="10.213.213.45")
-    container = resources.container(network=network.name, networking_config={network.name: endpoint})
-    assert interfaces(Prober(container))["eth0"] == ["10.213.213.45/24"]
+    [ifaces] = observe(("ifaces",), network=network.name, networking_config={network.name: endpoint})
+    assert interfaces(ifaces)["eth0"] == ["10.213.213.45/24"]
 
 
 def test_connecting_a_second_network_adds_an_interface(resources: ResourceScope) -> None:
@@ -71,10 +72,10 @@ def test_connecting_a_second_network_adds_an_interface(resources: ResourceScope)
     container = resources.container(network=first.name)
     second.connect(container, ipv4_address="10.213.214.46")
     prober = Prober(container)
-    connected = interfaces(prober)
+    connected = interfaces(prober.one("ifaces"))
     second.disconnect(container)
     assert (sorted(connected), connected["eth1"]) == (["eth0", "eth1", "lo"], ["10.213.214.46/24"])
-    assert sorted(interfaces(prober)) == ["eth0", "lo"]
+    assert sorted(interfaces(prober.one("ifaces"))) == ["eth0", "lo"]
 
 
 def test_host_network_is_refused_where_not_declared(resources: ResourceScope, target: Target) -> None:

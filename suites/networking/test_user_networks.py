@@ -11,6 +11,7 @@ from docker.types import EndpointConfig
 
 from parity.run.resources import ResourceScope
 from parity.workload.probe import Prober
+from plugins.workload import Observe
 from suites.networking.conftest import StartServer
 
 PAYLOAD = b"parity\x00\xff\r\n" * 100
@@ -25,7 +26,7 @@ def address_on(container_attrs: dict[str, Any], network: str | None) -> str:
     return str(container_attrs["NetworkSettings"]["Networks"][network]["IPAddress"])
 
 
-def test_user_network_uses_the_embedded_dns_server(resources: ResourceScope) -> None:
+def test_user_network_uses_the_embedded_dns_server(resources: ResourceScope, observe: Observe) -> None:
     """On a user-defined network, /etc/resolv.conf points at the embedded DNS server
     127.0.0.11 only, with "options ndots:0".
 
@@ -34,8 +35,7 @@ def test_user_network_uses_the_embedded_dns_server(resources: ResourceScope) -> 
     Level: SHOULD, https://docs.docker.com/engine/network/#dns-services
     """
     network = resources.network()
-    container = resources.container(network=network.name)
-    lines = Prober(container).one("read", "/etc/resolv.conf")["data"].splitlines()
+    lines = observe(("read", "/etc/resolv.conf"), network=network.name)[0]["data"].splitlines()
     assert [line for line in lines if line.startswith("nameserver")] == ["nameserver 127.0.0.11"]
     assert "options ndots:0" in lines
 
@@ -143,7 +143,7 @@ def test_ipv6_on_a_v6_enabled_network(resources: ResourceScope) -> None:
     assert [a.network for a in addresses if not a.is_link_local] == [subnet], eth0["ipv6"]
 
 
-def test_network_mtu_option_sets_the_interface_mtu(resources: ResourceScope) -> None:
+def test_network_mtu_option_sets_the_interface_mtu(resources: ResourceScope, observe: Observe) -> None:
     """A network created with com.docker.network.driver.mtu=1400 gives its containers an
     eth0 with MTU 1400.
 
@@ -151,6 +151,5 @@ def test_network_mtu_option_sets_the_interface_mtu(resources: ResourceScope) -> 
     Level: SHOULD, https://docs.docker.com/engine/network/drivers/bridge/
     """
     network = resources.network(options={"com.docker.network.driver.mtu": "1400"})
-    container = resources.container(network=network.name)
-    eth0 = next(i for i in Prober(container).one("ifaces")["interfaces"] if i["name"] == "eth0")
+    eth0 = next(i for i in observe(("ifaces",), network=network.name)[0]["interfaces"] if i["name"] == "eth0")
     assert eth0["mtu"] == 1400

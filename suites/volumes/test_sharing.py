@@ -10,12 +10,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from docker.models.containers import Container
 from docker.types import Mount
 
 from parity.run.resources import ResourceScope
 from parity.run.target import Target
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
+from plugins.workload import Observe
 from suites.verdicts import not_applicable
 from suites.volumes.conftest import Mounts, mount_options
 
@@ -138,7 +140,7 @@ def test_inotify_sees_writes_made_on_the_host(mounts: Mounts) -> None:
     ]
 
 
-def test_named_volume_content_survives_container_removal(resources: ResourceScope) -> None:
+def test_named_volume_content_survives_container_removal(resources: ResourceScope, observe: Observe) -> None:
     """Data written to a named volume is there for the next container after the first is
     removed.
 
@@ -146,16 +148,17 @@ def test_named_volume_content_survives_container_removal(resources: ResourceScop
     Level: SHOULD, https://docs.docker.com/engine/storage/volumes/
     """
     volume = resources.volume()
-    writer = resources.container(mounts=[Mount("/data", volume.name, type="volume")])
-    Prober(writer).one("write", "/data/kept", "O_WRONLY|O_CREAT", "0600", b"persisted".hex())
+    mounts = [Mount("/data", volume.name, type="volume")]
+    [written] = observe(("write", "/data/kept", "O_WRONLY|O_CREAT", "0600", b"persisted".hex()), mounts=mounts)
+    assert written.ok, written
+    writer = next(made for made in reversed(resources.created) if isinstance(made, Container))
     writer.remove(force=True)
-    reader = resources.container(mounts=[Mount("/data", volume.name, type="volume")])
-    content, stat = Prober(reader)(("read", "/data/kept"), ("stat", "/data/kept"))
+    content, stat = observe(("read", "/data/kept"), ("stat", "/data/kept"), mounts=mounts)
     assert (content["data"], stat["perm"]) == ("persisted", 0o600)
 
 
 @pytest.mark.requires("volume_population")
-def test_empty_volume_is_populated_from_the_image(resources: ResourceScope) -> None:
+def test_empty_volume_is_populated_from_the_image(resources: ResourceScope, observe: Observe) -> None:
     """An empty named volume mounted over a folder of the image gets the folder's content
     and ownership (the workload's /home/parity belongs to 1000:1000).
 
@@ -163,8 +166,7 @@ def test_empty_volume_is_populated_from_the_image(resources: ResourceScope) -> N
     Level: SHOULD, https://docs.docker.com/engine/storage/volumes/
     """
     volume = resources.volume()
-    container = resources.container(mounts=[Mount("/home/parity", volume.name, type="volume")])
-    stat = Prober(container).one("stat", "/home/parity")
+    [stat] = observe(("stat", "/home/parity"), mounts=[Mount("/home/parity", volume.name, type="volume")])
     assert (stat["uid"], stat["gid"], stat["perm"]) == (1000, 1000, 0o755)
 
 
