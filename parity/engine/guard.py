@@ -20,6 +20,7 @@ changes.
 from __future__ import annotations
 
 import posixpath
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -95,6 +96,7 @@ class RequestRecording:
 # the active recordings, innermost last: a pytest run inside a run (pytester) records
 # into its own and hands back to the outer one when it ends
 _RECORDINGS: list[RequestRecording] = []
+_RECORDING_LOCK = threading.Lock()  # clients in background threads record too (scenarios, removals)
 
 
 def start_recording(recording: RequestRecording) -> None:
@@ -127,13 +129,15 @@ class GuardedAPIClient(docker.APIClient):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         """Every request docker-py sends passes here (requests' Session.request)."""
         if _RECORDINGS:
-            _RECORDINGS[-1].requests[(str(method), str(url))] += 1
+            with _RECORDING_LOCK:
+                _RECORDINGS[-1].requests[(str(method), str(url))] += 1
         return super().request(method, url, *args, **kwargs)
 
     def _post_json(self, url: str, data: Any, **kwargs: Any) -> Any:
         """docker-py's one way to POST a JSON body (container, exec, volume, network create)."""
         if _RECORDINGS:
-            _RECORDINGS[-1].bodies.append((url, data))
+            with _RECORDING_LOCK:
+                _RECORDINGS[-1].bodies.append((url, data))
         return super()._post_json(url, data, **kwargs)  # type: ignore[misc]  # not in the docker stubs
 
     def exec_create(  # noqa: PLR0917  # docker-py's own signature, positionals included
