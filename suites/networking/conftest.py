@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -31,14 +32,15 @@ def wait_until_serving(container: Container, timeout: float = 30) -> None:
     raise AssertionError(f"echo server in {container.name} not serving within {timeout} s: {logs}")
 
 
+def echo_server(scope: ResourceScope, protocol: str, port: int, **options: Any) -> Container:
+    """A running echo server of ``protocol`` on ``port``, created with ``options``."""
+    container = scope.container([PROBE_PATH, f"{protocol}-echo-server", str(port)], **options)
+    wait_until_serving(container)
+    container.reload()
+    return container
+
+
 @pytest.fixture
 def start_server(resources: ResourceScope) -> StartServer:
     """``start_server("tcp", 7000, network=..., publish=[...])``: a running echo server."""
-
-    def start(protocol: str, port: int, **options: Any) -> Container:
-        container = resources.container([PROBE_PATH, f"{protocol}-echo-server", str(port)], **options)
-        wait_until_serving(container)
-        container.reload()
-        return container
-
-    return start
+    return partial(echo_server, resources)

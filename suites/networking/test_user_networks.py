@@ -9,10 +9,11 @@ import docker.types
 import pytest
 from docker.types import EndpointConfig
 
+from parity.run.ahead import Record
 from parity.run.resources import ResourceScope
-from parity.workload.probe import Prober
+from parity.workload.probe import Observation, Prober
 from plugins.workload import Observe
-from suites.networking.conftest import StartServer
+from suites.networking.conftest import StartServer, echo_server
 
 PAYLOAD = b"parity\x00\xff\r\n" * 100
 # A user network's declared subnet and a peer's --ip. Declared subnets lie outside Docker's
@@ -85,43 +86,63 @@ def test_udp_between_containers_on_a_user_network(resources: ResourceScope, star
     assert (echoed.ok, echoed["received_hex"]) == (True, PAYLOAD[:512].hex())
 
 
-def connect_times_out(client: Prober, address: str) -> None:
-    attempt = client.one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "2000")
-    assert (attempt.ok, attempt["connected"], attempt["stage"], attempt.errno) == (False, False, "timeout", "ETIMEDOUT")
+def connect_attempt(client: Prober, address: str) -> dict[str, Any]:
+    """A TCP connection to the echo port with a 2 s timeout, as the probe saw it."""
+    return dict(client.one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "2000"))
 
 
-def test_internal_network_cannot_reach_other_networks(resources: ResourceScope, start_server: StartServer) -> None:
+def times_out(attempt: dict[str, Any]) -> None:
+    seen = Observation(attempt)
+    assert (seen.ok, seen["connected"], seen["stage"], seen.errno) == (False, False, "timeout", "ETIMEDOUT")
+
+
+def tried_from_an_internal_network(scope: ResourceScope) -> Record:
+    """An echo server on the default bridge, tried from a container beside it and from one
+    on an internal network."""
+    server = echo_server(scope, "tcp", 7000)
+    address = str(server.attrs["NetworkSettings"]["IPAddress"])
+    reached = Prober(scope.container()).one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "5000")
+    isolated = scope.container(network=scope.network(internal=True).name)
+    return {"reached": dict(reached), "isolated": connect_attempt(Prober(isolated), address)}
+
+
+@pytest.mark.ahead(tried_from_an_internal_network, timeout=180)
+def test_internal_network_cannot_reach_other_networks(ahead: Record) -> None:
     """From an --internal network, a container on the default bridge is unreachable:
     the engine drops the packets, so the connection times out (while a container on the
-    server's own network reaches it).
+    server's own network reaches it). Mostly waits (a 2 s connection timeout): its
+    scenario runs ahead, in the background.
 
     Source: docker network create reference, "--internal: Restrict external access to the
     network"; Docker docs "Packet filtering and firewalls" (DROP rules for internal
     networks).
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/network/create/#internal
     """
-    server = start_server("tcp", 7000)
-    address = str(server.attrs["NetworkSettings"]["IPAddress"])
-    neighbour = resources.container()
-    reached = Prober(neighbour).one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "5000")
-    assert (reached.ok, reached["received_hex"]) == (True, PAYLOAD[:16].hex())
-    isolated = resources.container(network=resources.network(internal=True).name)
-    connect_times_out(Prober(isolated), address)
+    reached = Observation(ahead["reached"])
+    assert (reached.ok, reached.get("received_hex")) == (True, PAYLOAD[:16].hex()), reached
+    times_out(ahead["isolated"])
 
 
-def test_user_networks_are_isolated_from_each_other(resources: ResourceScope, start_server: StartServer) -> None:
+def tried_across_user_networks(scope: ResourceScope) -> Record:
+    """An echo server on one user-defined bridge network, tried from a container on another."""
+    first, second = scope.network(internal=False), scope.network(internal=False)
+    server = echo_server(scope, "tcp", 7000, network=first.name)
+    client = scope.container(network=second.name)
+    return {"attempt": connect_attempt(Prober(client), address_on(server.attrs, first.name))}
+
+
+@pytest.mark.ahead(tried_across_user_networks, timeout=180)
+def test_user_networks_are_isolated_from_each_other(ahead: Record) -> None:
     """A container on one user-defined bridge network cannot connect to a container on
-    another: the engine drops the traffic between bridges.
+    another: the engine drops the traffic between bridges. Mostly waits (a 2 s connection
+    timeout): its scenario runs ahead, in the background.
 
     Source: Docker docs "Bridge network driver" ("containers on different bridge
     networks can't communicate directly"); "Packet filtering and firewalls"
     (DOCKER-ISOLATION chains).
     Level: SHOULD, https://docs.docker.com/engine/network/drivers/bridge/
     """
-    first, second = resources.network(internal=False), resources.network(internal=False)
-    server = start_server("tcp", 7000, network=first.name)
-    client = resources.container(network=second.name)
-    connect_times_out(Prober(client), address_on(server.attrs, first.name))
+    times_out(ahead["attempt"])
 
 
 @pytest.mark.requires("ipv6_networks")
