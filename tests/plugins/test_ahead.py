@@ -9,18 +9,16 @@ from pathlib import Path
 import pytest
 
 from parity.run.ahead import ScenarioFailed, Starter, read_record, record_name, write_record
-from tests.fake_engine import REPO_CONFTEST, FakeEngine, recorded_api
+from tests.fake_engine import STAND_IN_CONFTEST, FakeEngine, recorded_api
 
 pytest_plugins = ["pytester"]
 
 # Against a stand-in engine there is no workload to build: a scenario's "scope" here is
 # the name of its target, and the target fixture is that name.
 CONFTEST = (
-    REPO_CONFTEST
+    STAND_IN_CONFTEST
     + """
 import contextlib
-
-import pytest
 
 
 @contextlib.contextmanager
@@ -30,16 +28,6 @@ def _scope(config, item, name):
 
 def pytest_configure(config):
     config.pluginmanager.get_plugin("plugins.ahead").scenario_scope = _scope
-
-
-@pytest.fixture(scope="session")
-def target(request):
-    return request.param
-
-
-@pytest.fixture(autouse=True)
-def _record_workload():
-    pass
 """
 )
 
