@@ -67,9 +67,10 @@ def reference_probe(reference: Target | None, request: pytest.FixtureRequest) ->
 
 
 @pytest.fixture(scope="session")
-def host(workload: Container) -> testinfra.host.Host:
-    """testinfra's host for the shared workload container."""
-    return infra.host(workload)
+def host(workload: Container, probe: Prober) -> testinfra.host.Host:
+    """testinfra's host for the shared workload container; its commands are requests to
+    the container's probe server."""
+    return infra.host(workload, prober=probe)
 
 
 @pytest.fixture

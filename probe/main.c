@@ -149,6 +149,7 @@ static const struct op {
     { "ping-socket", 0, 0, "", op_ping_socket, 0 },
     { "clone3", 0, 0, "", op_clone3, 0 },
     { "spawn", 1, 1, "s", op_spawn, 0 },
+    { "run", 1, -1, "s", op_run, OP_REST },
     { "linux32-uname", 0, 0, "", op_linux32_uname, 0 },
     { "ipc-make", 1, 1, "u", op_ipc_make, 0 },
     { "ipc-find", 1, 1, "u", op_ipc_find, 0 },

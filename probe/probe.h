@@ -133,7 +133,7 @@ op_fn op_keep_open, op_open_unlink, op_open_rename, op_utimens;
 op_fn op_tcp_keepalive, op_ping_socket;
 
 /* kernel.c: clone3, spawn, PER_LINUX32, IPC objects, event interfaces, securebits */
-op_fn op_clone3, op_spawn, op_linux32_uname, op_ipc_make, op_ipc_find, op_ipc_remove,
+op_fn op_clone3, op_spawn, op_run, op_linux32_uname, op_ipc_make, op_ipc_find, op_ipc_remove,
     op_eventfd, op_epoll, op_timerfd, op_signalfd, op_futex, op_inotify_overflow,
     op_securebits;
 

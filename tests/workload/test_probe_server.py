@@ -21,6 +21,7 @@ import docker
 import pytest
 
 from parity.workload import image as workload
+from parity.workload import infra
 from parity.workload.probe import FRAME_HEADER, Prober, ProbeServer, command, request_line
 from tests.faults.inner import needs_engines
 from tests.sensitivity.engines import SecondEngine
@@ -50,8 +51,9 @@ def direct(binary: Path, batch: list[str]) -> tuple[int, bytes]:
         ["exit", "3"],
         ["kill-self", "SIGTERM"],
         ["no-such-op"],
+        ["run", "/bin/sh", "-c", "printf 'out\\n'; printf 'err\\n' >&2; exit 3"],
     ],
-    ids=["argv-spaces-empty-utf8", "empty-last-argument", "exit-status", "signal", "usage-error"],
+    ids=["argv-spaces-empty-utf8", "empty-last-argument", "exit-status", "signal", "usage-error", "run-a-command"],
 )
 def test_a_served_batch_answers_as_the_program_run_directly(probe_binary: Path, batch: list[str]) -> None:
     """Output bytes, then RS and the status: the exit code, or minus the killing signal."""
@@ -142,3 +144,22 @@ def test_served_and_execd_batches_see_the_same_process_context(engine_container:
         observation.pop("pid", None)
         observation.pop("ppid", None)
     assert by_server == by_exec
+
+
+@needs_engines
+def test_testinfra_through_the_server_answers_as_through_exec(engine_container: Any) -> None:
+    """testinfra's commands go to the shared container's probe server (parity/workload/
+    infra.py): the answers must be those of an exec, output, errors and status alike."""
+    served_prober = Prober(engine_container, serve=True, timeout=60)
+    try:
+        by_server, by_exec = infra.host(engine_container, prober=served_prober), infra.host(engine_container)
+
+        def seen(host: Any) -> list[Any]:
+            ran = host.run("printf 'a\\0b'; echo oops >&2; exit 7")
+            file, user = host.file("/tmp"), host.user("parity")
+            return [ran.rc, ran.stdout_bytes, ran.stderr_bytes, file.mode, file.uid, user.uid, sorted(user.groups)]
+
+        expected = [7, b"a\x00b", b"oops\n", 0o1777, 0, 1000, ["parity", "parity-extra"]]
+        assert seen(by_server) == seen(by_exec) == expected
+    finally:
+        served_prober.close()
