@@ -70,20 +70,24 @@ def read_record(folder: Path, name: str, timeout: float) -> Record:
 
 class Starter:
     """Runs scenarios in daemon threads (a Ctrl-C is not held up by a timer; the run's
-    sweep removes what an interrupted scenario left) and records each outcome."""
+    sweep removes what an interrupted scenario left) and records each outcome. At most
+    ``at_once`` run together: on an emulated engine a scenario's containers cost CPU, and
+    a scenario's own time bounds must not pay for a crowd of others."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, at_once: int = 4) -> None:
         self.folder = folder
         self._threads: list[threading.Thread] = []
+        self._slots = threading.Semaphore(at_once)
 
     def start(self, name: str, scenario: Callable[[], Record]) -> None:
         def run() -> None:
-            began = time.monotonic()
-            try:
-                outcome: Record = {"observed": scenario()}
-            except BaseException:  # recorded for the check, which reports it as an error
-                outcome = {"error": traceback.format_exc(limit=-8)}
-            outcome["seconds"] = time.monotonic() - began
+            with self._slots:
+                began = time.monotonic()
+                try:
+                    outcome: Record = {"observed": scenario()}
+                except BaseException:  # recorded for the check, which reports it as an error
+                    outcome = {"error": traceback.format_exc(limit=-8)}
+                outcome["seconds"] = time.monotonic() - began
             write_record(self.folder, name, outcome)
 
         thread = threading.Thread(target=run, name=f"parity-ahead-{name}", daemon=True)

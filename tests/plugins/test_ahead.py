@@ -4,6 +4,8 @@ scenario that raised is an error that no known divergence hides; the records go 
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,22 @@ def test_the_starter_records_what_each_scenario_returned_or_raised(tmp_path: Pat
     assert read_record(tmp_path, "good.json", timeout=0) == {"value": 1}
     with pytest.raises(ScenarioFailed, match="ZeroDivisionError"):
         read_record(tmp_path, "bad.json", timeout=0)
+
+
+def test_the_starter_runs_at_most_its_bound_at_once(tmp_path: Path) -> None:
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def scenario() -> dict[str, int]:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return {}
+
+    starter = Starter(tmp_path, at_once=2)
+    for n in range(5):
+        starter.start(f"{n}.json", scenario)
+    assert (starter.join(timeout=10), most[0]) == ([], 2)
