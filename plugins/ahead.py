@@ -33,7 +33,7 @@ from plugins.state import (
 )
 
 STARTER = pytest.StashKey[Starter]()
-DEFAULT_TIMEOUT = 300  # seconds a check waits for its scenario's record
+JOIN_TIMEOUT = 900  # seconds the session's end waits for scenarios still running
 Scenario = Callable[[ResourceScope], Record]
 
 
@@ -49,9 +49,10 @@ def _scenario(item: pytest.Item) -> tuple[Scenario, float] | None:
     mark = item.get_closest_marker("ahead")
     if mark is None:
         return None
-    if len(mark.args) != 1 or not callable(mark.args[0]):
+    # timeout is required: pytest takes a mark called with one callable alone for a decorator
+    if len(mark.args) != 1 or not callable(mark.args[0]) or "timeout" not in mark.kwargs:
         raise pytest.UsageError(f"{item.nodeid}: ahead{mark.args!r}: write ahead(scenario, timeout=seconds)")
-    return mark.args[0], float(mark.kwargs.get("timeout", DEFAULT_TIMEOUT))
+    return mark.args[0], float(mark.kwargs["timeout"])
 
 
 @pytest.hookimpl(trylast=True)
@@ -138,7 +139,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # After Ctrl-C or SIGTERM nothing waits: the scenarios' threads end with the process
     # and the run's sweep removes their containers.
     if starter is not None and not config.stash.get(INTERRUPTED, False):
-        running = starter.join(timeout=DEFAULT_TIMEOUT)
+        running = starter.join(timeout=JOIN_TIMEOUT)
         if running:
             print(f"parity: scenarios still running at the end of the run: {', '.join(running)}")
     if not is_worker(config):

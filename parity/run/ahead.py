@@ -74,7 +74,7 @@ class Starter:
     ``at_once`` run together: on an emulated engine a scenario's containers cost CPU, and
     a scenario's own time bounds must not pay for a crowd of others."""
 
-    def __init__(self, folder: Path, at_once: int = 4) -> None:
+    def __init__(self, folder: Path, at_once: int = 2) -> None:
         self.folder = folder
         self._threads: list[threading.Thread] = []
         self._slots = threading.Semaphore(at_once)

@@ -104,7 +104,7 @@ def health_past_its_timeout(scope: ResourceScope) -> Record:
     return {"logged": logged, "status": status, "streak": streak, "log": log}
 
 
-@pytest.mark.ahead(health_past_its_timeout, timeout=120)
+@pytest.mark.ahead(health_past_its_timeout, timeout=900)
 def test_health_check_past_its_timeout_fails(ahead: Record) -> None:
     """A health command that runs past the Timeout is a failed check: the engine logs
     exit code -1 with "Health check exceeded timeout (500ms)", and with Retries 1 the
@@ -144,7 +144,7 @@ def stopped_without_a_timeout(scope: ResourceScope) -> Record:
     return {"exit_code": container.attrs["State"]["ExitCode"], "elapsed": elapsed}
 
 
-@pytest.mark.ahead(stopped_without_a_timeout, timeout=120)
+@pytest.mark.ahead(stopped_without_a_timeout, timeout=900)
 def test_stop_waits_10_seconds_by_default(ahead: Record) -> None:
     """Without t (and without a StopTimeout of the container), docker stop gives the main process 10 s after SIGTERM,
     then kills it: a process that ignores SIGTERM exits with 137 after 10 s (and well
@@ -221,7 +221,7 @@ def stats_of_a_64_mib_holder(scope: ResourceScope) -> Record:
     return {"id": container.id, "name": container.name, "stats": engine_stats(container)}
 
 
-@pytest.mark.ahead(stats_of_a_64_mib_holder, timeout=180)
+@pytest.mark.ahead(stats_of_a_64_mib_holder, timeout=900)
 def test_stats_report_the_memory_and_processes_of_a_running_container(ahead: Record, cgroup_version: str) -> None:
     """GET /containers/{id}/stats?stream=false of a container whose only process holds
     64 MiB of touched memory names the container, counts exactly one process, and
@@ -300,7 +300,7 @@ def restarted_five_times(scope: ResourceScope) -> Record:
         [PROBE_PATH, "clock", "--", "exit", "3"], restart_policy={"Name": "on-failure", "MaximumRetryCount": 5}
     )
     done = reached(
-        container, lambda c: c.attrs["RestartCount"] == 5 and c.attrs["State"]["Status"] == "exited", timeout=60
+        container, lambda c: c.attrs["RestartCount"] == 5 and c.attrs["State"]["Status"] == "exited", timeout=300
     )
     runs = [json.loads(line)[0]["realtime_ns"] for line in container.logs(stdout=True, stderr=False).splitlines()]
     return {
@@ -311,7 +311,7 @@ def restarted_five_times(scope: ResourceScope) -> Record:
     }
 
 
-@pytest.mark.ahead(restarted_five_times, timeout=120)
+@pytest.mark.ahead(restarted_five_times, timeout=900)
 def test_restart_delays_double_from_100_ms(ahead: Record) -> None:
     """A container that fails at once under --restart on-failure:5 is restarted five
     times, each restart at least 100, 200, 400, 800 and 1600 ms after the previous run
@@ -326,7 +326,7 @@ def test_restart_delays_double_from_100_ms(ahead: Record) -> None:
     (defaultTimeout 100 ms, backoffMultiplier 2).
     Level: MUST, https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Container/operation/ContainerCreate
     """
-    assert ahead["reached"], f"not five restarts, then exited, within 60 s: {ahead['restarts']}, {ahead['state']}"
+    assert ahead["reached"], f"not five restarts, then exited, within 300 s: {ahead['restarts']}, {ahead['state']}"
     runs = ahead["runs"]
     gaps_ms = [(later - earlier) / MS for earlier, later in pairwise(runs)]
     assert (len(runs), ahead["state"]["ExitCode"]) == (6, 3)

@@ -106,7 +106,7 @@ def tried_from_an_internal_network(scope: ResourceScope) -> Record:
     return {"reached": dict(reached), "isolated": connect_attempt(Prober(isolated), address)}
 
 
-@pytest.mark.ahead(tried_from_an_internal_network, timeout=180)
+@pytest.mark.ahead(tried_from_an_internal_network, timeout=900)
 def test_internal_network_cannot_reach_other_networks(ahead: Record) -> None:
     """From an --internal network, a container on the default bridge is unreachable:
     the engine drops the packets, so the connection times out (while a container on the
@@ -131,7 +131,7 @@ def tried_across_user_networks(scope: ResourceScope) -> Record:
     return {"attempt": connect_attempt(Prober(client), address_on(server.attrs, first.name))}
 
 
-@pytest.mark.ahead(tried_across_user_networks, timeout=180)
+@pytest.mark.ahead(tried_across_user_networks, timeout=900)
 def test_user_networks_are_isolated_from_each_other(ahead: Record) -> None:
     """A container on one user-defined bridge network cannot connect to a container on
     another: the engine drops the traffic between bridges. Mostly waits (a 2 s connection
