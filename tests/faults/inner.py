@@ -117,7 +117,9 @@ def labelled(url: str, label: str = LABEL_RUN) -> dict[str, list[str]]:
     with closing(client(url)) as engine:
         filters: dict[str, Any] = {"label": [label]}
         return {
-            "containers": sorted(c.name or "" for c in engine.containers.list(all=True, filters=filters)),
+            "containers": sorted(
+                c.name or "" for c in engine.containers.list(all=True, filters=filters, ignore_removed=True)
+            ),
             "networks": sorted(n.name or "" for n in engine.networks.list(filters=filters)),
             "volumes": sorted(v.name or "" for v in engine.volumes.list(filters=filters)),
         }
