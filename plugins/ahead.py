@@ -26,9 +26,9 @@ from plugins.state import (
     STATES,
     close_scope,
     is_worker,
+    new_target,
     not_applicable,
     permitted,
-    spec_of,
     target_of,
 )
 
@@ -92,7 +92,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def scenario_scope(config: pytest.Config, item: pytest.Item, name: str) -> Iterator[ResourceScope]:
     """A resource scope on target ``name`` with what the check's markers permit; a target
     of its own, as a client is not shared between threads."""
-    selected = Target(spec_of(config, name), config.stash[STATES][name], config.stash[IDENTITY])
+    selected = new_target(config, name)
     try:
         selected.provision()
         selected.client.guard.permitted = permitted(item)

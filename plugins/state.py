@@ -64,6 +64,11 @@ def spec_of(config: pytest.Config, name: str) -> TargetSpec:
     return next(spec for spec in config.stash[SELECTED] if spec.name == name)
 
 
+def new_target(config: pytest.Config, name: str) -> Target:
+    """A Target of a selected, available target, not yet provisioned."""
+    return Target(spec_of(config, name), config.stash[STATES][name], config.stash[IDENTITY])
+
+
 def not_applicable(item: pytest.Item) -> str | None:
     """Why a check does not apply to its target (a required capability the target does
     not declare, a since(...) precondition its facts do not meet), or None."""

@@ -37,6 +37,7 @@ from plugins.state import (
     WORKLOAD,
     explicitly_selected,
     is_worker,
+    new_target,
     not_applicable,
     spec_of,
     target_of,
@@ -152,7 +153,7 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
 def _provisioned(config: pytest.Config, name: str) -> Target:
     """A usable Target for a selected, available target: its workload built and loaded;
     fails the requesting check in one line when that cannot be done."""
-    selected = Target(spec_of(config, name), config.stash[STATES][name], config.stash[IDENTITY])
+    selected = new_target(config, name)
     try:
         selected.provision()
     except (
