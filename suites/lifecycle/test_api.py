@@ -285,9 +285,9 @@ def test_init_forwards_signals_to_the_command(resources: ResourceScope) -> None:
     container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGTERM"], init=True)
     signals_ready(container)
     container.kill(signal="SIGUSR1")
-    wait_for(container, "SIGUSR1 recorded", lambda c: c.logs() == b"SIGUSR1\n")
+    wait_for(container, "SIGUSR1 recorded", lambda c: c.logs(stderr=False) == b"SIGUSR1\n")
     container.stop(timeout=10)
-    assert (container.wait(timeout=30)["StatusCode"], container.logs()) == (0, b"SIGUSR1\nSIGTERM\n")
+    assert (container.wait(timeout=30)["StatusCode"], container.logs(stderr=False)) == (0, b"SIGUSR1\nSIGTERM\n")
 
 
 # --- restart back-off ------------------------------------------------------------------

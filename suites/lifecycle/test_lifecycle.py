@@ -103,7 +103,7 @@ def test_stop_sends_sigterm(resources: ResourceScope) -> None:
     signals_ready(container)
     container.stop(timeout=10)
     container.reload()
-    assert (container.logs(), container.attrs["State"]["ExitCode"]) == (b"SIGTERM\n", 0)
+    assert (container.logs(stderr=False), container.attrs["State"]["ExitCode"]) == (b"SIGTERM\n", 0)
 
 
 def stopped_with_a_2_second_timeout(scope: ResourceScope) -> Record:
@@ -146,7 +146,7 @@ def test_stop_signal_option(resources: ResourceScope) -> None:
     signals_ready(container)
     container.stop(timeout=10)
     container.reload()
-    assert (container.logs(), container.attrs["State"]["ExitCode"]) == (b"SIGUSR1\n", 0)
+    assert (container.logs(stderr=False), container.attrs["State"]["ExitCode"]) == (b"SIGUSR1\n", 0)
 
 
 @pytest.mark.requires("any_signal")
@@ -159,7 +159,7 @@ def test_kill_delivers_the_named_signal_to_pid_1(resources: ResourceScope) -> No
     container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGTERM"])
     signals_ready(container)
     container.kill(signal="SIGHUP")
-    wait_for(container, "SIGHUP recorded", lambda c: c.logs() == b"SIGHUP\n")
+    wait_for(container, "SIGHUP recorded", lambda c: c.logs(stderr=False) == b"SIGHUP\n")
     assert container.attrs["State"]["Running"] is True
 
 

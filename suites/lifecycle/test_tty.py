@@ -16,7 +16,7 @@ from docker.models.containers import Container
 from parity.run.resources import ResourceScope
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
-from suites.lifecycle.waiting import file_text, wait_for
+from suites.lifecycle.waiting import wait_for
 
 # How long an attached stream may take to answer: seconds, however loaded.
 ATTACH_SECONDS = 30
@@ -99,11 +99,13 @@ def test_resize_sets_the_window_size_and_signals_the_foreground_process(resource
     Level: MUST, https://man7.org/linux/man-pages/man2/ioctl_tty.2.html
     """
     container = resources.container([PROBE_PATH, "signals", "/tmp/signals", "EXIT_ON", "SIGTERM"], tty=True)
-    wait_for(container, "signal handlers installed", lambda c: file_text(c, "/tmp/signals").startswith("ready"))
+    # with a terminal, the probe's "ready" (stderr) and signal lines (stdout) are one
+    # stream in the logs; waiting on them costs no exec
+    wait_for(container, "signal handlers installed", lambda c: c.logs().startswith(b"ready"))
     container.client.api.resize(str(container.id), height=37, width=101)  # type: ignore[union-attr]
-    wait_for(container, "SIGWINCH recorded", lambda c: file_text(c, "/tmp/signals") != "ready\n", timeout=10)
-    size = Prober(container).one("winsize", "/dev/console")
-    assert (file_text(container, "/tmp/signals"), size["rows"], size["cols"]) == ("ready\nSIGWINCH\n", 37, 101)
+    wait_for(container, "SIGWINCH recorded", lambda c: b"SIGWINCH" in c.logs(), timeout=10)
+    recorded, size = Prober(container)(("read", "/tmp/signals"), ("winsize", "/dev/console"))
+    assert (recorded["data"], size["rows"], size["cols"]) == ("ready\nSIGWINCH\n", 37, 101)
 
 
 def test_attached_input_passes_the_terminal_line_discipline(resources: ResourceScope) -> None:
