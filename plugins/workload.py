@@ -8,6 +8,7 @@ create their own through ``resources``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -37,6 +38,21 @@ def workload(target: Target, request: pytest.FixtureRequest) -> Iterator[Contain
         raise
     yield container
     close_scope(request.config, target, scope)
+
+
+@contextmanager
+def serving_container(target: Target, config: pytest.Config, **options: Any) -> Iterator[Prober]:
+    """A container of its own, created with ``options``, its probe serving; removed on
+    exit. For a module's fixture: the checks that need the same settings share it."""
+    scope = target.scope()
+    try:
+        prober = Prober(scope.container(**options), serve=True, timeout=target.timeout)
+        try:
+            yield prober
+        finally:
+            prober.close()
+    finally:
+        close_scope(config, target, scope)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from docker.models.containers import Container
 
@@ -9,7 +11,7 @@ from parity.run.resources import ResourceScope
 from parity.run.target import Target
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
-from plugins.workload import Observe
+from plugins.workload import Observe, serving_container
 
 NAMESPACES = ["pid", "mnt", "uts", "ipc", "net"]
 
@@ -17,6 +19,15 @@ NAMESPACES = ["pid", "mnt", "uts", "ipc", "net"]
 def namespace_ids(prober: Prober, names: list[str]) -> dict[str, str]:
     links = prober(*(("readlink", f"/proc/self/ns/{name}") for name in names))
     return {name: link["target"] for name, link in zip(names, links, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def sibling(target: Target, request: pytest.FixtureRequest) -> Iterator[Prober]:
+    """A second default container beside the shared one: one container (and one exec) for
+    every check here that compares two default containers. Checks read it and write
+    only their own files under /dev/shm."""
+    with serving_container(target, request.config) as prober:
+        yield prober
 
 
 def test_pid_1_is_the_containers_own_process(probe: Prober) -> None:
@@ -31,21 +42,18 @@ def test_pid_1_is_the_containers_own_process(probe: Prober) -> None:
 
 
 @pytest.mark.parametrize("namespace", NAMESPACES)
-def test_sibling_containers_have_separate_namespaces(probe: Prober, resources: ResourceScope, namespace: str) -> None:
+def test_sibling_containers_have_separate_namespaces(probe: Prober, sibling: Prober, namespace: str) -> None:
     """Two containers with default settings are in different namespaces of this type.
 
     Source: namespaces(7); Docker overview, "The underlying technology" (pid, net, ipc,
     mnt, uts namespaces per container).
     Level: SHOULD, https://docs.docker.com/get-started/docker-overview/
     """
-    sibling = Prober(resources.container())
     assert namespace_ids(probe, [namespace]) != namespace_ids(sibling, [namespace])
 
 
 @pytest.mark.requires("cgroupns_modes")
-def test_cgroup_namespace_follows_the_engine_default(
-    probe: Prober, resources: ResourceScope, cgroup_version: str
-) -> None:
+def test_cgroup_namespace_follows_the_engine_default(probe: Prober, sibling: Prober, cgroup_version: str) -> None:
     """The default cgroup namespace mode is private on cgroup v2 and host on cgroup v1:
     two default containers share it exactly when containers are given cgroup v1 (as their
     /sys/fs/cgroup shows; test_resources.py::test_consistency_cgroup_version_is_the_engines
@@ -55,7 +63,6 @@ def test_cgroup_namespace_follows_the_engine_default(
     "host" on cgroup v1); cgroup_namespaces(7); cgroups(7).
     Level: SHOULD, https://docs.docker.com/reference/cli/dockerd/
     """
-    sibling = Prober(resources.container())
     shared = namespace_ids(probe, ["cgroup"]) == namespace_ids(sibling, ["cgroup"])
     assert shared == (cgroup_version == "1")
 
@@ -89,15 +96,16 @@ def test_consistency_user_namespace_mapping_matches_engine_userns_remap(probe: P
         assert rows == [["0", "0", "4294967295"]]
 
 
-def test_shm_of_one_container_is_not_seen_by_another(resources: ResourceScope) -> None:
+def test_shm_of_one_container_is_not_seen_by_another(sibling: Prober, probe: Prober) -> None:
     """A file in one container's /dev/shm is not in a sibling's /dev/shm (separate IPC
-    namespaces, private shm mounts).
+    namespaces, private shm mounts). The two are the module's sibling and the shared
+    container, both default; no check writes to the shared container's /dev/shm.
 
     Source: ipc_namespaces(7); Docker run reference "IPC settings (--ipc)" (default
     "private" for API >= 1.32, "shareable" before).
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
-    first, second = Prober(resources.container()), Prober(resources.container())
+    first, second = sibling, probe
     written, own = first(
         ("write", "/dev/shm/parity-private", "O_WRONLY|O_CREAT", "0600", "00"), ("readdir", "/dev/shm")
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from parity.run.target import Target
 from parity.workload.probe import Prober
-from plugins.workload import Observe
+from plugins.workload import Observe, serving_container
 from suites.verdicts import not_applicable
 
 # Whether a target applies seccomp is its declaration (its kind's default, or matrix.yaml
@@ -28,15 +31,25 @@ def test_seccomp_filter_mode_is_active(probe: Prober) -> None:
     assert (mode["seccomp"], fields["Seccomp"], fields["Seccomp_filters"]) == (2, "2", "1")
 
 
+@pytest.fixture(scope="module")
+def unconfined(target: Target, request: pytest.FixtureRequest) -> Iterator[Prober]:
+    """One container under --security-opt seccomp=unconfined for the checks here: each
+    of its probe's requests is a fresh process, and the calls made in it change nothing
+    another request sees (keyring calls run in a child, on its own keyring)."""
+    with serving_container(target, request.config, security_opt=["seccomp=unconfined"]) as prober:
+        yield prober
+
+
 @SECCOMP
-def test_unconfined_has_no_filter(observe: Observe) -> None:
-    """--security-opt seccomp=unconfined runs the container without any seccomp filter.
+def test_unconfined_has_no_filter(unconfined: Prober) -> None:
+    """--security-opt seccomp=unconfined runs the container's processes without any
+    seccomp filter.
 
     Source: Docker docs "Seccomp security profiles for Docker", "Run without the default
     seccomp profile".
     Level: SHOULD, https://docs.docker.com/engine/security/seccomp/
     """
-    assert observe(("prctl",), security_opt=["seccomp=unconfined"])[0]["seccomp"] == 0
+    assert unconfined.one("prctl")["seccomp"] == 0
 
 
 # Refused with EPERM in a default container: by the default profile (default action
@@ -95,8 +108,10 @@ PROFILE_ONLY = [("unshare-user", None), ("keyctl-join", None), ("add_key", None)
 
 
 @SECCOMP
-@pytest.mark.parametrize(("syscall", "unconfined"), PROFILE_ONLY, ids=[s for s, _ in PROFILE_ONLY])
-def test_the_profile_is_what_refuses(probe: Prober, observe: Observe, syscall: str, unconfined: str | None) -> None:
+@pytest.mark.parametrize(("syscall", "without_filter"), PROFILE_ONLY, ids=[s for s, _ in PROFILE_ONLY])
+def test_the_profile_is_what_refuses(
+    probe: Prober, unconfined: Prober, syscall: str, without_filter: str | None
+) -> None:
     """These calls are refused (EPERM) by the default seccomp profile itself: under
     --security-opt seccomp=unconfined the same call succeeds or fails for its own reason.
 
@@ -105,9 +120,9 @@ def test_the_profile_is_what_refuses(probe: Prober, observe: Observe, syscall: s
     Level: SHOULD, https://docs.docker.com/engine/security/seccomp/
     """
     confined = probe.one("syscall", syscall)
-    free = observe(("syscall", syscall), security_opt=["seccomp=unconfined"])[0]
+    free = unconfined.one("syscall", syscall)
     assert (confined.ok, confined.errno) == (False, "EPERM")
-    assert (free.ok, free.errno) == (unconfined is None, unconfined)
+    assert (free.ok, free.errno) == (without_filter is None, without_filter)
 
 
 # Allowed by the default profile (and by the default capabilities).
