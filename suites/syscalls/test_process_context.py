@@ -4,23 +4,84 @@ mask, OOM score adjustment, security bits, signal dispositions, personality)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import pytest
 from docker.models.containers import Container
 
 from parity.run.resources import ResourceScope
+from parity.run.target import Target
 from parity.workload import probe as probe_client
-from parity.workload.probe import Observation, Op, Prober
+from parity.workload.probe import Observation, Op, ProbeError, Prober
+from plugins.state import close_scope
 from plugins.workload import Observe
 
 # The process a check observes: the main process of a new default container ("main"), or
 # a process started by docker exec in a running one ("exec").
 PROCESSES = ["main", "exec"]
 
+# Every op the checks below read from a default process: run once per kind of process
+# (one batch as the main process of one new default container, one exec of its own in the
+# shared container), not once per check. The umask op sets 022 and reports the mask it
+# found, so no other op of the batch depends on it.
+CONTEXT_OPS: list[Op] = [
+    ("umask", "022"),
+    ("read", "/proc/self/oom_score_adj"),
+    ("securebits",),
+    ("prctl",),
+    ("read", "/proc/self/status"),
+    ("read", "/proc/self/personality"),
+    ("env",),
+]
 
-def observe_in(process: str, probe: Prober, observe: Observe, *ops: Op) -> list[Observation]:
-    """``ops`` run by the main process of a new default container, or by an exec of its own
-    in the shared one."""
-    return observe(*ops) if process == "main" else probe(*ops, through_exec=True)
+
+@dataclass(frozen=True)
+class ProcessContext:
+    """What one default process observed (by op), and its container's hostname."""
+
+    observed: dict[Op, Observation]
+    hostname: str
+
+
+class DefaultProcesses:
+    """The context of a default main process and of a default exec'd one, each observed
+    on first use."""
+
+    def __init__(self, target: Target, probe: Prober, workload: Container) -> None:
+        self.target, self.probe, self.workload = target, probe, workload
+        self.scope: ResourceScope | None = None
+        self.seen: dict[str, ProcessContext] = {}
+
+    def of(self, process: str) -> ProcessContext:
+        if process not in self.seen:
+            if process == "main":
+                self.scope = self.scope or self.target.scope()
+                argv = probe_client.command(CONTEXT_OPS)
+                done = self.scope.run(argv, timeout=self.target.timeout)
+                if done.status != 0:
+                    raise ProbeError(f"{' '.join(argv)}: exit status {done.status}: {done.stderr[:2000]!r}")
+                observed, hostname = probe_client.parse(done.stdout, CONTEXT_OPS), str(done.container.id)[:12]
+            else:
+                observed, hostname = self.probe(*CONTEXT_OPS, through_exec=True), str(self.workload.id)[:12]
+            self.seen[process] = ProcessContext(dict(zip(CONTEXT_OPS, observed, strict=True)), hostname)
+        return self.seen[process]
+
+
+@pytest.fixture(scope="module")
+def default_processes(
+    target: Target, probe: Prober, workload: Container, request: pytest.FixtureRequest
+) -> Iterator[DefaultProcesses]:
+    processes = DefaultProcesses(target, probe, workload)
+    yield processes
+    if processes.scope is not None:
+        close_scope(request.config, target, processes.scope)
+
+
+def observe_in(process: str, processes: DefaultProcesses, op: Op) -> Observation:
+    """What ``op`` (one of CONTEXT_OPS) observed in the main process of a new default
+    container, or in an exec of its own in the shared one."""
+    return processes.of(process).observed[op]
 
 
 def status_fields(status: Observation) -> dict[str, str]:
@@ -34,7 +95,7 @@ IMAGE_PATH = "PATH=/usr/local/bin:/bin"
 
 @pytest.mark.parametrize("process", ["main", "exec", "main with a terminal"])
 def test_environment_is_exactly_the_documented_one(
-    probe: Prober, workload: Container, resources: ResourceScope, process: str
+    default_processes: DefaultProcesses, resources: ResourceScope, process: str
 ) -> None:
     """Without -e or --env-file, a process's environment is exactly the image's ENV (here
     PATH), HOSTNAME (the container's hostname, its short id), HOME (the user's home, /root
@@ -46,11 +107,11 @@ def test_environment_is_exactly_the_documented_one(
     daemon/container.go CreateDaemonEnvironment.
     Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
-    if process == "exec":
-        environment, hostname = probe.one("env", through_exec=True)["env"], str(workload.id)[:12]
+    if process in PROCESSES:
+        context = default_processes.of(process)
+        environment, hostname = context.observed[("env",)]["env"], context.hostname
     else:
-        tty = process != "main"
-        done = resources.run(probe_client.command([("env",)]), tty=tty)
+        done = resources.run(probe_client.command([("env",)]), tty=True)
         assert done.status == 0, done.stderr
         environment = probe_client.parse(done.stdout, [("env",)])[0]["env"]
         hostname = str(done.container.id)[:12]
@@ -72,7 +133,7 @@ def test_home_is_the_users_home_from_the_image(observe: Observe) -> None:
 
 
 @pytest.mark.parametrize("process", PROCESSES)
-def test_file_creation_mask_is_0022(probe: Prober, observe: Observe, process: str) -> None:
+def test_file_creation_mask_is_0022(default_processes: DefaultProcesses, process: str) -> None:
     """A container's main process and an exec'd process start with the file-creation mask
     0022 (so files are created 0644 and folders 0755 unless asked otherwise).
 
@@ -81,11 +142,11 @@ def test_file_creation_mask_is_0022(probe: Prober, observe: Observe, process: st
     spec sets none); an exec inherits the runtime's, 0022 on every engine host service.
     Level: SHOULD, https://github.com/opencontainers/runc/blob/v1.1.5/libcontainer/rootfs_linux.go
     """
-    assert observe_in(process, probe, observe, ("umask", "022"))[0]["old"] == 0o022
+    assert observe_in(process, default_processes, ("umask", "022"))["old"] == 0o022
 
 
 @pytest.mark.parametrize("process", PROCESSES)
-def test_oom_score_adjustment_is_0(probe: Prober, observe: Observe, process: str) -> None:
+def test_oom_score_adjustment_is_0(default_processes: DefaultProcesses, process: str) -> None:
     """Without --oom-score-adj, a container's main process and an exec'd process have the
     OOM score adjustment 0, whatever the engine's own processes have (dockerd and
     containerd run with a negative adjustment to survive the OOM killer).
@@ -94,11 +155,11 @@ def test_oom_score_adjustment_is_0(probe: Prober, observe: Observe, process: str
     HostConfig.OomScoreAdj; proc(5) /proc/pid/oom_score_adj (inherited across fork).
     Level: SHOULD, https://docs.docker.com/engine/containers/run/
     """
-    assert observe_in(process, probe, observe, ("read", "/proc/self/oom_score_adj"))[0]["data"] == "0\n"
+    assert observe_in(process, default_processes, ("read", "/proc/self/oom_score_adj"))["data"] == "0\n"
 
 
 @pytest.mark.parametrize("process", PROCESSES)
-def test_securebits_and_no_new_privs_are_clear(probe: Prober, observe: Observe, process: str) -> None:
+def test_securebits_and_no_new_privs_are_clear(default_processes: DefaultProcesses, process: str) -> None:
     """A container's main process and an exec'd process run with no securebits set (0: the
     root user keeps its capability semantics) and no_new_privs 0, as Docker sets neither
     unless asked (--security-opt no-new-privileges).
@@ -107,12 +168,12 @@ def test_securebits_and_no_new_privs_are_clear(probe: Prober, observe: Observe, 
     PR_GET_NO_NEW_PRIVS; Docker run reference "Security configuration".
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
-    securebits, prctl = observe_in(process, probe, observe, ("securebits",), ("prctl",))
+    securebits, prctl = (observe_in(process, default_processes, op) for op in [("securebits",), ("prctl",)])
     assert (securebits["securebits"], prctl["no_new_privs"]) == (0, 0)
 
 
 @pytest.mark.parametrize("process", PROCESSES)
-def test_no_signal_is_blocked_or_ignored(probe: Prober, observe: Observe, process: str) -> None:
+def test_no_signal_is_blocked_or_ignored(default_processes: DefaultProcesses, process: str) -> None:
     """A container's main process and an exec'd process start with an empty signal mask and
     no ignored signal (SigBlk and SigIgn 0): the engine's and runtime's own dispositions
     (a Go runtime that ignores SIGPIPE) must not leak into containers, where a shell can
@@ -124,12 +185,12 @@ def test_no_signal_is_blocked_or_ignored(probe: Prober, observe: Observe, proces
     broke trapping it in containers).
     Level: SHOULD, https://github.com/containers/crun/issues/2058
     """
-    fields = status_fields(observe_in(process, probe, observe, ("read", "/proc/self/status"))[0])
+    fields = status_fields(observe_in(process, default_processes, ("read", "/proc/self/status")))
     assert (fields["SigBlk"], fields["SigIgn"]) == ("0" * 16, "0" * 16)
 
 
 @pytest.mark.parametrize("process", PROCESSES)
-def test_personality_is_plain_linux(probe: Prober, observe: Observe, process: str) -> None:
+def test_personality_is_plain_linux(default_processes: DefaultProcesses, process: str) -> None:
     """A container's main process and an exec'd process run with the personality PER_LINUX
     (0) and no flag (no ADDR_NO_RANDOMIZE, no READ_IMPLIES_EXEC): Docker sets no
     personality unless asked.
@@ -138,4 +199,4 @@ def test_personality_is_plain_linux(probe: Prober, observe: Observe, process: st
     config-linux.md "Personality" (optional; moby v20.10.24 oci/defaults.go sets none).
     Level: SHOULD, https://man7.org/linux/man-pages/man2/personality.2.html
     """
-    assert observe_in(process, probe, observe, ("read", "/proc/self/personality"))[0]["data"] == "00000000\n"
+    assert observe_in(process, default_processes, ("read", "/proc/self/personality"))["data"] == "00000000\n"
