@@ -7,7 +7,7 @@ create their own through ``resources``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +17,7 @@ from docker.models.containers import Container
 
 from parity.run.resources import ResourceScope
 from parity.run.target import Target
+from parity.run.together import Request, Together
 from parity.workload import infra
 from parity.workload import probe as probe_client
 from parity.workload.probe import Observation, Op, ProbeError, Prober
@@ -53,6 +54,18 @@ def serving_container(target: Target, config: pytest.Config, **options: Any) -> 
             prober.close()
     finally:
         close_scope(config, target, scope)
+
+
+@contextmanager
+def together(target: Target, config: pytest.Config, requests: Mapping[str, Request]) -> Iterator[Together]:
+    """For a module's fixture: checks that observe containers of their own whose options
+    go together share one (parity/run/together.py); removed on exit."""
+    shared = Together(target.scope, requests, target.timeout)
+    try:
+        yield shared
+    finally:
+        if shared.scope is not None:
+            close_scope(config, target, shared.scope)
 
 
 @pytest.fixture(scope="session")

@@ -121,10 +121,12 @@ def test_ipc_container_mode_shares_the_ipc_namespace(resources: ResourceScope) -
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
     owner = Prober(resources.container(ipc_mode="shareable"))
-    owner.one("write", "/dev/shm/shared", "O_WRONLY|O_CREAT", "0600", b"hello".hex())
+    written, owners = owner(
+        ("write", "/dev/shm/shared", "O_WRONLY|O_CREAT", "0600", b"hello".hex()), ("readlink", "/proc/self/ns/ipc")
+    )
     joined = Prober(resources.container(ipc_mode=f"container:{owner.container.id}"))
-    assert namespace_ids(owner, ["ipc"]) == namespace_ids(joined, ["ipc"])
-    assert joined.one("read", "/dev/shm/shared")["data"] == "hello"
+    joiners, shared = joined(("readlink", "/proc/self/ns/ipc"), ("read", "/dev/shm/shared"))
+    assert (written.ok, joiners["target"], shared["data"]) == (True, owners["target"], "hello")
 
 
 def test_pid_container_mode_sees_the_other_containers_processes(workload: Container, resources: ResourceScope) -> None:

@@ -6,6 +6,7 @@ import json
 import math
 import signal
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,9 +14,10 @@ from docker.models.containers import Container
 
 from parity.run.resources import ResourceScope
 from parity.run.target import Target
+from parity.run.together import Request, Together
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober, ProbeServer
-from plugins.workload import Observe
+from plugins.workload import Observe, together
 from suites.verdicts import not_applicable
 
 MiB = 1024 * 1024
@@ -207,19 +209,33 @@ def test_consistency_all_engine_cpus_are_online_and_usable(probe: Prober, target
     assert (cpus_in(online["data"]), nproc["affinity"]) == (target.facts.ncpu, target.facts.ncpu)
 
 
+@pytest.fixture(scope="module")
+def on_cpu_0(target: Target, request: pytest.FixtureRequest) -> Iterator[Together]:
+    """One container with --cpuset-cpus 0 for the two checks below."""
+    options = {"cpuset_cpus": "0"}
+    requests: dict[str, Request] = {
+        "affinity": ([("nproc",)], options),
+        "online": ([("read", "/sys/devices/system/cpu/online")], options),
+    }
+    with together(target, request.config, requests) as shared:
+        yield shared
+
+
 @pytest.mark.requires("resource_limits")
-def test_cpuset_restricts_the_affinity_mask(observe: Observe) -> None:
+def test_cpuset_restricts_the_affinity_mask(on_cpu_0: Together, observe: Observe) -> None:
     """--cpuset-cpus 0 leaves exactly one CPU in the affinity mask.
 
     Source: Docker docs "Resource constraints" (--cpuset-cpus); cpuset(7);
     sched_getaffinity(2).
     Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
-    assert observe(("nproc",), cpuset_cpus="0")[0]["affinity"] == 1
+    assert on_cpu_0.observe("affinity", observe)[0]["affinity"] == 1
 
 
 @pytest.mark.requires("resource_limits")
-def test_consistency_cpuset_leaves_every_engine_cpu_online(observe: Observe, target: Target) -> None:
+def test_consistency_cpuset_leaves_every_engine_cpu_online(
+    on_cpu_0: Together, observe: Observe, target: Target
+) -> None:
     """Consistency: --cpuset-cpus 0 restricts affinity only: the kernel's online CPU list
     still names every CPU the engine reports (GET /info NCPU).
 
@@ -227,7 +243,7 @@ def test_consistency_cpuset_leaves_every_engine_cpu_online(observe: Observe, tar
     hotplug ABI /sys/devices/system/cpu/online; GET /info NCPU.
     Level: MUST, https://man7.org/linux/man-pages/man7/cpuset.7.html
     """
-    online = observe(("read", "/sys/devices/system/cpu/online"), cpuset_cpus="0")[0]
+    online = on_cpu_0.observe("online", observe)[0]
     assert cpus_in(online["data"]) == target.facts.ncpu
 
 

@@ -2,32 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from docker.types import Ulimit
 
+from parity.run.target import Target
+from parity.run.together import Together
 from parity.workload.probe import Prober
-from plugins.workload import Observe
+from plugins.workload import Observe, together
 from suites.linux import KERNEL_DEFAULT_RLIMITS
+
+ULIMITS = [
+    ("nofile", 1024, 2048),
+    ("nproc", 64, 128),
+    ("core", 0, 0),
+    ("stack", 8388608, 16777216),
+    ("memlock", 65536, 65536),
+]
+
+
+@pytest.fixture(scope="module")
+def ulimited(target: Target, request: pytest.FixtureRequest) -> Iterator[Together]:
+    """Every --ulimit of ULIMITS on one container, where the engine takes them together;
+    else each on its own."""
+    requests = {
+        name: ([("rlimits",)], {"ulimits": [Ulimit(name=name, soft=soft, hard=hard)]}) for name, soft, hard in ULIMITS
+    }
+    with together(target, request.config, requests) as shared:
+        yield shared
 
 
 @pytest.mark.requires("resource_limits")
-@pytest.mark.parametrize(
-    ("name", "soft", "hard"),
-    [
-        ("nofile", 1024, 2048),
-        ("nproc", 64, 128),
-        ("core", 0, 0),
-        ("stack", 8388608, 16777216),
-        ("memlock", 65536, 65536),
-    ],
-)
-def test_ulimit_sets_soft_and_hard_exactly(observe: Observe, name: str, soft: int, hard: int) -> None:
+@pytest.mark.parametrize(("name", "soft", "hard"), ULIMITS)
+def test_ulimit_sets_soft_and_hard_exactly(
+    ulimited: Together, observe: Observe, name: str, soft: int, hard: int
+) -> None:
     """--ulimit NAME=SOFT:HARD gives the container's process exactly those limits.
 
     Source: Docker run reference, "--ulimit"; getrlimit(2).
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
-    limits = observe(("rlimits",), ulimits=[Ulimit(name=name, soft=soft, hard=hard)])[0]["limits"]
+    limits = ulimited.observe(name, observe)[0]["limits"]
     assert limits[name] == {"soft": soft, "hard": hard}
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from parity.run.target import Target
+from parity.run.together import Together
 from parity.workload.probe import Prober
-from plugins.workload import Observe
+from plugins.workload import Observe, together
 
 
 @pytest.mark.parametrize("path", ["/proc/keys", "/proc/timer_list"])
@@ -102,20 +106,35 @@ def test_dev_symlinks(probe: Prober, link: str, destination: str) -> None:
     assert probe.one("readlink", f"/dev/{link}")["target"] == destination
 
 
+SYSCTLS = [
+    ("net.core.somaxconn", "1024"),
+    ("kernel.shm_rmid_forced", "1"),
+    ("net.ipv4.ip_unprivileged_port_start", "80"),
+]
+
+
+@pytest.fixture(scope="module")
+def with_sysctls(target: Target, request: pytest.FixtureRequest) -> Iterator[Together]:
+    """Every --sysctl of SYSCTLS on one container, where the engine and kernel take them
+    together; else each on its own."""
+    requests = {
+        sysctl: ([("read", "/proc/sys/" + sysctl.replace(".", "/"))], {"sysctls": {sysctl: value}})
+        for sysctl, value in SYSCTLS
+    }
+    with together(target, request.config, requests) as shared:
+        yield shared
+
+
 @pytest.mark.requires("sysctls")
-@pytest.mark.parametrize(
-    ("sysctl", "value"),
-    [("net.core.somaxconn", "1024"), ("kernel.shm_rmid_forced", "1"), ("net.ipv4.ip_unprivileged_port_start", "80")],
-)
-def test_namespaced_sysctl_option(observe: Observe, sysctl: str, value: str) -> None:
+@pytest.mark.parametrize(("sysctl", "value"), SYSCTLS)
+def test_namespaced_sysctl_option(with_sysctls: Together, observe: Observe, sysctl: str, value: str) -> None:
     """--sysctl sets a namespaced kernel parameter in the container only.
 
     Source: Docker run reference "Configure namespaced kernel parameters (sysctls) at
     runtime" (kernel.shm*, net.* are namespaced); proc(5) /proc/sys.
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/
     """
-    path = "/proc/sys/" + sysctl.replace(".", "/")
-    assert observe(("read", path), sysctls={sysctl: value})[0]["data"] == f"{value}\n"
+    assert with_sysctls.observe(sysctl, observe)[0]["data"] == f"{value}\n"
 
 
 def test_dev_shm_is_a_64_mib_tmpfs(probe: Prober) -> None:
