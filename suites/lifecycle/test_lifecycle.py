@@ -13,7 +13,7 @@ from parity.run.ahead import Record
 from parity.run.resources import ResourceScope
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
-from suites.lifecycle.waiting import reached, signals_ready, wait_for
+from suites.lifecycle.waiting import pause, reached, signals_ready, wait_for
 
 
 @pytest.mark.parametrize("code", [0, 1, 2, 42, 127, 128, 255])
@@ -221,13 +221,13 @@ def test_auto_remove_deletes_the_container_after_it_exits(resources: ResourceSco
     Level: SHOULD, https://docs.docker.com/reference/cli/docker/container/run/#rm
     """
     container = resources.container([PROBE_PATH, "exit", "0"], auto_remove=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    began = time.monotonic()
+    while time.monotonic() < began + 30:
         try:
             container.reload()
         except docker.errors.NotFound:
             return
-        time.sleep(0.05)
+        pause(time.monotonic() - began)
     raise AssertionError(f"{container.name} still exists 30 s after exiting: {container.attrs['State']}")
 
 

@@ -13,21 +13,22 @@ from docker.models.containers import Container
 
 from parity.run.resources import ResourceScope
 from parity.workload.image import PROBE_PATH
+from suites.lifecycle.waiting import pause
 
 StartServer = Callable[..., Container]
 
 
 def wait_until_serving(container: Container, timeout: float = 30) -> None:
     """The probe's server prints one JSON line when it listens; wait for it (bounded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    began = time.monotonic()
+    while time.monotonic() < began + timeout:
         for line in container.logs(stdout=True, stderr=False).decode("latin-1").splitlines():
             if line.startswith("{") and json.loads(line).get("ok") is True:
                 return
         container.reload()
         if container.status not in ("created", "running"):
             break
-        time.sleep(0.05)
+        pause(time.monotonic() - began)
     logs = container.logs().decode("latin-1")[-2000:]
     raise AssertionError(f"echo server in {container.name} not serving within {timeout} s: {logs}")
 
