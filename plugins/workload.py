@@ -15,12 +15,12 @@ import pytest
 import testinfra.host
 from docker.models.containers import Container
 
+from parity.run.observe import main_process
 from parity.run.resources import ResourceScope
 from parity.run.target import Target
 from parity.run.together import Request, Together
 from parity.workload import infra
-from parity.workload import probe as probe_client
-from parity.workload.probe import Observation, Op, ProbeError, Prober
+from parity.workload.probe import Observation, Op, Prober
 from plugins.state import close_scope
 
 Observe = Callable[..., list[Observation]]
@@ -108,15 +108,6 @@ def observe(resources: ResourceScope) -> Observe:
     options runs the probe batch as its main process; one container start per call."""
 
     def run(*ops: Op, **options: Any) -> list[Observation]:
-        argv = probe_client.command(ops)
-        done = resources.run(argv, **options)
-        try:
-            if done.status != 0:
-                raise ValueError(f"exit status {done.status}")
-            return probe_client.parse(done.stdout, ops)
-        except ValueError as exc:
-            raise ProbeError(
-                f"{' '.join(argv)} with {options}: {exc}\nstdout: {done.stdout[:2000]!r}\nstderr: {done.stderr[:2000]!r}"
-            ) from None
+        return main_process(resources, ops, **options)[0]
 
     return run

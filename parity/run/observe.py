@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
+from typing import Any
 
 import docker.errors
 import filelock
@@ -17,11 +19,29 @@ from parity.config.matrix import TargetSpec
 from parity.engine.errors import reason
 from parity.platform.observed import STORAGE_MOUNTS, ObservedPlatform, storage_facts
 from parity.platform.shaping import Shaping
-from parity.run.resources import LABEL_OBSERVES, ResourceScope, RunIdentity
+from parity.run.resources import LABEL_OBSERVES, Completed, ResourceScope, RunIdentity
 from parity.workload import image as workload
-from parity.workload.probe import ProbeError, command, parse
+from parity.workload.probe import Observation, Op, ProbeError, command, parse
 
 _OPS = [("uname",), ("read", "/proc/self/mountinfo", "1048576")]
+
+
+def main_process(
+    scope: ResourceScope, ops: Sequence[Op], *, timeout: float = 60, **options: Any
+) -> tuple[list[Observation], Completed]:
+    """A new container of ``scope``, created with ``options``, runs the probe batch
+    ``ops`` as its main process: what each op observed, and the finished run. ProbeError
+    when it exits non-zero or its output is not the batch's answer."""
+    argv = command(ops)
+    done = scope.run(argv, timeout=timeout, **options)
+    try:
+        if done.status != 0:
+            raise ValueError(f"exit status {done.status}")
+        return parse(done.stdout, ops), done
+    except ValueError as exc:
+        raise ProbeError(
+            f"{' '.join(argv)} with {options}: {exc}\nstdout: {done.stdout[:2000]!r}\nstderr: {done.stderr[:2000]!r}"
+        ) from None
 
 
 def observe(scope: ResourceScope, spec: TargetSpec) -> ObservedPlatform:
@@ -35,10 +55,7 @@ def observe(scope: ResourceScope, spec: TargetSpec) -> ObservedPlatform:
             mounts.append(Mount(STORAGE_MOUNTS["tmpfs"], None, type="tmpfs"))
         if capabilities["bind_mounts"]:
             mounts.append(Mount(STORAGE_MOUNTS["bind"], host_dir, type="bind"))  # mapped by the scope
-        done = scope.run(command(_OPS), timeout=spec.engine.timeout, mounts=mounts, labels=labels)
-        if done.status != 0:
-            raise ProbeError(f"the observing container exited {done.status}: {done.stderr[:500]!r}")
-        uname, mountinfo = parse(done.stdout, _OPS)
+        (uname, mountinfo), _ = main_process(scope, _OPS, timeout=spec.engine.timeout, mounts=mounts, labels=labels)
         return ObservedPlatform(str(uname["release"]), storage_facts(str(mountinfo["data"])))
     finally:
         scope.close()

@@ -14,8 +14,9 @@ from typing import Any
 
 import docker.errors
 
+from parity.run.observe import main_process
 from parity.run.resources import ResourceScope
-from parity.workload.probe import Observation, Op, ProbeError, command, parse
+from parity.workload.probe import Observation, Op, ProbeError
 
 # What one check observes: the probe ops (which only read) and its container's options.
 Request = tuple[Sequence[Op], Mapping[str, Any]]
@@ -67,15 +68,10 @@ class Together:
     def _run_together(self) -> None:
         keys = list(self.requests)
         ops = [op for key in keys for op in self.requests[key][0]]
-        argv = command(ops)
         self.scope = self.scope or self.new_scope()
         try:
-            done = self.scope.run(argv, timeout=self.timeout, **self.options)
-            if done.status != 0:
-                self.apart = f"exit status {done.status}: {done.stderr[:500]!r}"
-                return
-            observed = parse(done.stdout, ops)
-        except (docker.errors.DockerException, ProbeError, ValueError) as exc:
+            observed, _ = main_process(self.scope, ops, timeout=self.timeout, **self.options)
+        except (docker.errors.DockerException, ProbeError) as exc:
             self.apart = f"{type(exc).__name__}: {str(exc)[:500]}"
             return
         self.observed = {}

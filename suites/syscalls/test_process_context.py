@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import pytest
 from docker.models.containers import Container
 
+from parity.run.observe import main_process
 from parity.run.resources import ResourceScope
 from parity.run.target import Target
-from parity.workload import probe as probe_client
-from parity.workload.probe import Observation, Op, ProbeError, Prober
+from parity.workload.probe import Observation, Op, Prober
 from plugins.state import close_scope
 from plugins.workload import Observe
 
@@ -57,11 +57,8 @@ class DefaultProcesses:
         if process not in self.seen:
             if process == "main":
                 self.scope = self.scope or self.target.scope()
-                argv = probe_client.command(CONTEXT_OPS)
-                done = self.scope.run(argv, timeout=self.target.timeout)
-                if done.status != 0:
-                    raise ProbeError(f"{' '.join(argv)}: exit status {done.status}: {done.stderr[:2000]!r}")
-                observed, hostname = probe_client.parse(done.stdout, CONTEXT_OPS), str(done.container.id)[:12]
+                observed, done = main_process(self.scope, CONTEXT_OPS, timeout=self.target.timeout)
+                hostname = str(done.container.id)[:12]
             else:
                 observed, hostname = self.probe(*CONTEXT_OPS, through_exec=True), str(self.workload.id)[:12]
             self.seen[process] = ProcessContext(dict(zip(CONTEXT_OPS, observed, strict=True)), hostname)
@@ -111,10 +108,8 @@ def test_environment_is_exactly_the_documented_one(
         context = default_processes.of(process)
         environment, hostname = context.observed[("env",)]["env"], context.hostname
     else:
-        done = resources.run(probe_client.command([("env",)]), tty=True)
-        assert done.status == 0, done.stderr
-        environment = probe_client.parse(done.stdout, [("env",)])[0]["env"]
-        hostname = str(done.container.id)[:12]
+        (observed,), done = main_process(resources, [("env",)], tty=True)
+        environment, hostname = observed["env"], str(done.container.id)[:12]
     expected = [IMAGE_PATH, f"HOSTNAME={hostname}", "HOME=/root"] + (["TERM=xterm"] if "terminal" in process else [])
     assert sorted(environment) == sorted(expected)
 
