@@ -33,7 +33,8 @@ class ScenarioFailed(Exception):
 
 
 def folder_of(run_id: str) -> Path:
-    """Where the records of run ``run_id`` are kept (on the machine running pytest)."""
+    """The run's folder on the machine running pytest: the scenarios' records, and the
+    lock of its network creations (parity/run/network_creations.py)."""
     return Path(tempfile.gettempdir()) / f"parity-ahead-{run_id}"
 
 

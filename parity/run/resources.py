@@ -26,6 +26,8 @@ from docker.models.volumes import Volume
 
 from parity.engine.guard import LOOPBACK
 from parity.platform.shaping import Shaping
+from parity.run.ahead import folder_of
+from parity.run.network_creations import NetworkCreations
 
 LABEL_RUN = "parity.run"
 LABEL_TARGET = "parity.target"
@@ -229,11 +231,18 @@ class ResourceScope:
             container.logs(stdout=False, stderr=True),
         )
 
+    @property
+    def network_creations(self) -> NetworkCreations:
+        """This run's network creations on this target (see parity/run/network_creations.py):
+        ``with scope.network_creations.held_still():`` while trying an isolation."""
+        return NetworkCreations.of(folder_of(self.identity.run_id), self.target)
+
     def network(self, *, internal: bool = True, **options: Any) -> Network:
         labels = {**options.pop("labels", {}), **self.identity.labels(self.target)}
-        network = self.client.networks.create(
-            self._name(), internal=internal, labels=labels, check_duplicate=True, **options
-        )
+        with self.network_creations.creating():
+            network = self.client.networks.create(
+                self._name(), internal=internal, labels=labels, check_duplicate=True, **options
+            )
         self.created.append(network)
         return network
 

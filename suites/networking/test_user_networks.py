@@ -86,14 +86,19 @@ def test_udp_between_containers_on_a_user_network(resources: ResourceScope, star
     assert (echoed.ok, echoed["received_hex"]) == (True, PAYLOAD[:512].hex())
 
 
-def connect_attempt(client: Prober, address: str) -> dict[str, Any]:
-    """A TCP connection to the echo port with a 2 s timeout, as the probe saw it."""
-    return dict(client.one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "2000"))
+def isolated_attempt(scope: ResourceScope, client: Prober, address: str) -> dict[str, Any]:
+    """A TCP connection to the echo port with a 2 s timeout, as the probe saw it, tried
+    while this run creates no network on the target: an engine before 28.0 lifts its
+    isolation rules for a moment at each network creation (parity/run/network_creations.py),
+    and the check judges the isolation, not the run's own concurrency."""
+    with scope.network_creations.held_still():
+        return dict(client.one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "2000"))
 
 
 def times_out(attempt: dict[str, Any]) -> None:
     seen = Observation(attempt)
-    assert (seen.ok, seen["connected"], seen["stage"], seen.errno) == (False, False, "timeout", "ETIMEDOUT")
+    observed = (seen.ok, seen.get("connected"), seen.get("stage"), seen.errno)
+    assert observed == (False, False, "timeout", "ETIMEDOUT"), seen
 
 
 def tried_from_an_internal_network(scope: ResourceScope) -> Record:
@@ -103,7 +108,7 @@ def tried_from_an_internal_network(scope: ResourceScope) -> Record:
     address = str(server.attrs["NetworkSettings"]["IPAddress"])
     reached = Prober(scope.container()).one("tcp-connect", address, "7000", PAYLOAD[:16].hex(), "5000")
     isolated = scope.container(network=scope.network(internal=True).name)
-    return {"reached": dict(reached), "isolated": connect_attempt(Prober(isolated), address)}
+    return {"reached": dict(reached), "isolated": isolated_attempt(scope, Prober(isolated), address)}
 
 
 @pytest.mark.ahead(tried_from_an_internal_network, timeout=900)
@@ -128,7 +133,7 @@ def tried_across_user_networks(scope: ResourceScope) -> Record:
     first, second = scope.network(internal=False), scope.network(internal=False)
     server = echo_server(scope, "tcp", 7000, network=first.name)
     client = scope.container(network=second.name)
-    return {"attempt": connect_attempt(Prober(client), address_on(server.attrs, first.name))}
+    return {"attempt": isolated_attempt(scope, Prober(client), address_on(server.attrs, first.name))}
 
 
 @pytest.mark.ahead(tried_across_user_networks, timeout=900)
