@@ -6,18 +6,20 @@ the check receives that record as its ``ahead`` fixture. One process starts ever
 selected scenario when collection ends (the only process, or xdist's worker gw0, so each
 runs once per target); such checks are collected last, so their records are mostly
 waiting for them. A scenario that raised, or recorded nothing within ``timeout`` seconds
-of its check asking, is an error of the check's set-up: a known divergence never hides it.
+of its check asking (or before the process running it ended: a crashed gw0), is an error
+of the check's set-up: a known divergence never hides it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 
 from parity.run.ahead import Record, ScenarioFailed, Starter, folder_of, read_record, record_name, remove, scenario_name
-from parity.run.resources import ResourceScope
+from parity.run.resources import ResourceScope, owner_alive, process_owner
 from parity.run.target import Target
 from plugins.state import (
     IDENTITY,
@@ -73,7 +75,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if not _starts_scenarios(config):
         return
-    starter = config.stash[STARTER] = Starter(folder_of(config.stash[IDENTITY].run_id))
+    starter = config.stash[STARTER] = Starter(folder_of(config.stash[IDENTITY].run_id), owner=process_owner())
     started: set[str] = set()
     for item in session.items:
         found, name = _scenario(item), target_of(item)
@@ -113,6 +115,11 @@ def _runner(config: pytest.Config, item: pytest.Item, name: str, scenario: Scena
     return run
 
 
+def _gone(owner: str) -> bool:
+    # started "now": an owner on another host counts as alive (its age is not known here)
+    return not owner_alive(owner, int(time.time()), time.time())
+
+
 @pytest.fixture
 def ahead(request: pytest.FixtureRequest, target: Target) -> Record:
     """What the check's scenario observed on its target (see the ahead marker); through
@@ -126,6 +133,7 @@ def ahead(request: pytest.FixtureRequest, target: Target) -> Record:
             folder_of(request.config.stash[IDENTITY].run_id),
             record_name(scenario_name(scenario), str(target_of(request.node))),
             timeout,
+            starter_gone=_gone,
         )
     except ScenarioFailed as exc:
         pytest.fail(str(exc), pytrace=False)

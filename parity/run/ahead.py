@@ -25,6 +25,10 @@ from typing import Any
 
 Record = dict[str, Any]  # what a scenario observed, JSON-serialisable
 POLL_SECONDS = 0.05
+# The process that runs the scenarios names itself in this file of the run's folder, so
+# that a check stops waiting for a record once that process is gone (a crashed worker).
+STARTER_FILE = "starter.json"
+LIVENESS_SECONDS = 1.0  # how often a waiting check asks whether that process still lives
 
 
 class ScenarioFailed(Exception):
@@ -55,13 +59,33 @@ def write_record(folder: Path, name: str, outcome: Record) -> None:
     partial.replace(folder / name)
 
 
-def read_record(folder: Path, name: str, timeout: float) -> Record:
-    """The record a scenario left, waiting for it up to ``timeout`` seconds."""
+def starter_of(folder: Path) -> str | None:
+    """The owner (``host:pid:start``) of the process running the run's scenarios, once it
+    has named itself."""
+    try:
+        return str(json.loads((folder / STARTER_FILE).read_text(encoding="utf-8"))["owner"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def read_record(folder: Path, name: str, timeout: float, starter_gone: Callable[[str], bool] | None = None) -> Record:
+    """The record a scenario left, waiting for it up to ``timeout`` seconds, and no longer
+    than the process running the scenarios lives (``starter_gone(owner)`` says it ended)."""
     path = folder / name
-    deadline = time.monotonic() + timeout
+    now = time.monotonic()
+    deadline, next_look = now + timeout, now + LIVENESS_SECONDS
     while not path.exists():
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             raise ScenarioFailed(f"scenario {name[:-5]} recorded nothing within {timeout:.0f} s")
+        if starter_gone is not None and now >= next_look:
+            next_look = now + LIVENESS_SECONDS
+            owner = starter_of(folder)
+            if owner is not None and starter_gone(owner) and not path.exists():
+                raise ScenarioFailed(
+                    f"scenario {name[:-5]} recorded nothing: the process running the run's scenarios"
+                    f" ({owner}) has ended"
+                )
         time.sleep(POLL_SECONDS)
     outcome: Record = json.loads(path.read_text(encoding="utf-8"))
     if "error" in outcome:
@@ -75,10 +99,12 @@ class Starter:
     ``at_once`` run together: on an emulated engine a scenario's containers cost CPU, and
     a scenario's own time bounds must not pay for a crowd of others."""
 
-    def __init__(self, folder: Path, at_once: int = 2) -> None:
+    def __init__(self, folder: Path, at_once: int = 2, owner: str = "") -> None:
         self.folder = folder
         self._threads: list[threading.Thread] = []
         self._slots = threading.Semaphore(at_once)
+        if owner:  # this process's host:pid:start, for the checks waiting on its records
+            write_record(folder, STARTER_FILE, {"owner": owner})
 
     def start(self, name: str, scenario: Callable[[], Record]) -> None:
         def run() -> None:

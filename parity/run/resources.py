@@ -41,12 +41,20 @@ FOREIGN_RUN_MAX_AGE = 24 * 3600
 
 def _process_start(pid: int) -> str:
     """The kernel's start time of ``pid`` (clock ticks since boot), to tell a reused pid
-    from the original process; "" where /proc does not exist (macOS, Windows clients)."""
+    from the original process; "" where /proc does not exist (macOS, Windows clients) and
+    for a zombie (it has ended: a crashed xdist worker waits there for its parent)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
         return ""
+    return "" if len(fields) < 20 or fields[0] in ("Z", "X") else fields[19]
+
+
+def process_owner(pid: int | None = None) -> str:
+    """``host:pid:start`` of a process (this one by default), as owner_alive reads it."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,7 @@ class RunIdentity:
 
     @classmethod
     def new(cls) -> RunIdentity:
-        pid = os.getpid()
-        return cls(uuid.uuid4().hex[:12], f"{socket.gethostname()}:{pid}:{_process_start(pid)}", int(time.time()))
+        return cls(uuid.uuid4().hex[:12], process_owner(), int(time.time()))
 
     def labels(self, target: str) -> dict[str, str]:
         return {
@@ -80,7 +87,12 @@ def owner_alive(owner: str, started: int, now: float) -> bool:
         return _process_start(pid) == start
     # No /proc where the run started (Windows, macOS): ask the OS through psutil; os.kill
     # with signal 0 is no liveness test on Windows (it sends CTRL_C_EVENT to a group).
-    return psutil.pid_exists(pid)
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # another account's process, say: it exists
+        return True
 
 
 @dataclass(frozen=True)

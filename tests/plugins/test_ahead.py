@@ -4,13 +4,17 @@ scenario that raised is an error that no known divergence hides; the records go 
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from parity.run.ahead import ScenarioFailed, Starter, read_record, record_name, write_record
+from parity.run.ahead import ScenarioFailed, Starter, read_record, record_name, starter_of, write_record
+from parity.run.resources import owner_alive, process_owner
 from tests.fake_engine import STAND_IN_CONFTEST, FakeEngine, recorded_api
 
 pytest_plugins = ["pytester"]
@@ -188,3 +192,73 @@ def test_the_starter_runs_at_most_its_bound_at_once(tmp_path: Path) -> None:
     for n in range(5):
         starter.start(f"{n}.json", scenario)
     assert (starter.join(timeout=10), most[0]) == ([], 2)
+
+
+def test_a_check_stops_waiting_when_the_process_running_scenarios_is_gone(tmp_path: Path) -> None:
+    """A crashed gw0 took its scenarios with it: the check says so within about a second,
+    instead of waiting out the scenario's timeout (up to 30 min)."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    owner = f"{socket.gethostname()}:{ended.stdout.strip()}:1"  # that pid, with a start it no longer has
+    Starter(tmp_path, owner=owner)
+    assert starter_of(tmp_path) == owner
+    began = time.monotonic()
+    with pytest.raises(
+        ScenarioFailed, match=rf"recorded nothing: the process running the run's scenarios \({owner}\) has ended"
+    ):
+        read_record(tmp_path, "x@local.json", timeout=60, starter_gone=lambda o: not owner_alive(o, 0, time.time()))
+    assert time.monotonic() - began < 5
+
+
+def test_a_check_waits_while_the_process_running_scenarios_lives(tmp_path: Path) -> None:
+    Starter(tmp_path, owner=process_owner())
+    gone = lambda o: not owner_alive(o, 0, time.time())  # noqa: E731
+    with pytest.raises(ScenarioFailed, match=r"recorded nothing within 2 s"):
+        read_record(tmp_path, "x@local.json", timeout=2, starter_gone=gone)
+    write_record(tmp_path, "y@local.json", {"observed": {"v": 1}, "seconds": 0.1})
+    assert read_record(tmp_path, "y@local.json", timeout=0, starter_gone=gone) == {"v": 1}
+
+
+CRASHING = """
+import os
+import time
+
+import pytest
+
+
+def slow(scope):
+    time.sleep(120)
+    return {}
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_crashes_on_gw0(target, n):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
+        os._exit(1)
+
+
+@pytest.mark.ahead(slow, timeout=600)
+def test_waits_for_slow(ahead, target):
+    '''Source: a self-test's check.
+    Level: MUST, https://docs.pytest.org/en/stable/how-to/writing_plugins.html
+    '''
+"""
+
+
+def test_a_crashed_gw0_fails_the_waiting_checks_at_once(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    info, version = recorded_api("linux-ubuntu-17.10-docker-18.03.1-ce.txt")
+    with FakeEngine(tmp_path / "a.sock", info, version) as a:
+        pytester.makeconftest(CONFTEST)
+        pytester.makefile(".yaml", matrix=f"targets:\n  - {{name: a, kind: linux, engine: {{url: '{a.url}'}}}}\n")
+        pytester.makepyfile(test_checks=CRASHING)
+        began = time.monotonic()
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE", "-n", "2", timeout=300)
+    result.stdout.fnmatch_lines(["*scenario test_checks.slow@a recorded nothing: the process running*has ended*"])
+    assert time.monotonic() - began < 100  # not the scenario's 120 s, nor its check's 600

@@ -35,3 +35,20 @@ def test_a_run_of_another_machine_is_judged_by_its_age() -> None:
     now = time.time()
     assert owner_alive("elsewhere:1:2", int(now) - 60, now) is True
     assert owner_alive("elsewhere:1:2", int(now - FOREIGN_RUN_MAX_AGE - 1), now) is False
+
+
+def test_an_ended_process_not_yet_reaped_is_dead() -> None:
+    """A zombie (a crashed xdist worker before its parent reaps it) has ended: with or
+    without a recorded start time."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    owner = f"{socket.gethostname()}:{child.pid}:"
+    try:
+        with open(f"/proc/{child.pid}/stat", encoding="ascii") as stat:
+            start = stat.read().rsplit(")", 1)[1].split()[19]
+        deadline = time.monotonic() + 10
+        while owner_alive(owner + start, 0, time.time()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (owner_alive(owner + start, 0, time.time()), owner_alive(owner, 0, time.time())) == (False, False)
+        assert child.poll() == 0  # it was a zombie until now
+    finally:
+        child.wait()
