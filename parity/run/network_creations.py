@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from filelock import ReadWriteLock
@@ -38,25 +38,19 @@ class NetworkCreations:
     def of(cls, run_folder: Path, target: str) -> NetworkCreations:
         return cls(run_folder / re.sub(r"[^A-Za-z0-9_.@-]", "_", f"network-creations@{target}.lock"))
 
-    def _lock(self) -> ReadWriteLock:
+    @contextmanager
+    def _held(self, *, alone: bool) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A fresh instance each time: a thread waiting for a conflicting hold needs its own.
-        return ReadWriteLock(self.path, timeout=self.wait_seconds, is_singleton=False)
-
-    @contextmanager
-    def creating(self) -> Iterator[None]:
-        lock = self._lock()
+        lock = ReadWriteLock(self.path, timeout=self.wait_seconds, is_singleton=False)
         try:
-            with lock.read_lock():
+            with lock.write_lock() if alone else lock.read_lock():
                 yield
         finally:
             lock.close()
 
-    @contextmanager
-    def held_still(self) -> Iterator[None]:
-        lock = self._lock()
-        try:
-            with lock.write_lock():
-                yield
-        finally:
-            lock.close()
+    def creating(self) -> AbstractContextManager[None]:
+        return self._held(alone=False)
+
+    def held_still(self) -> AbstractContextManager[None]:
+        return self._held(alone=True)
