@@ -142,15 +142,21 @@ def created_anything(url: str) -> dict[str, list[str]]:
 
 
 def wait_for_a_container(url: str, run: InnerRun, timeout: float = 120) -> None:
-    """Until a container of the run's checks exists on the engine (not the one that
-    observes the platform before checks start): the moment to strike."""
+    """Until a container of the run's checks has been started on the engine (not the one
+    that observes the platform before checks start): the moment to strike. Started, not
+    merely listed: a container is listed while its create is still under way, and a
+    create cut short by the strike left nothing (seen once here: the killed run left its
+    networks and volume, no container)."""
     deadline = time.monotonic() + timeout
     with closing(client(url)) as engine:
         while time.monotonic() < deadline:
             # sparse: no inspect per container, which fails with 404 when the run removes
             # one between the list and the inspect
             listed = engine.containers.list(all=True, sparse=True, filters={"label": [LABEL_RUN]})
-            if any(LABEL_OBSERVES not in (c.attrs.get("Labels") or {}) for c in listed):
+            if any(
+                LABEL_OBSERVES not in (c.attrs.get("Labels") or {}) and c.attrs.get("State") in ("running", "exited")
+                for c in listed
+            ):
                 return
             if run.process.poll() is not None:
                 raise AssertionError(f"inner run ended before creating a container:\n{run.text()[-3000:]}")

@@ -2,7 +2,7 @@
 outright, leaves debris that the next run reaps and reports.
 
 Each test starts an engine of its own (tests/sensitivity/engines.py) and a whole inner
-run of tests/faults/checks.py against it, and strikes once a container of the run exists.
+run of tests/faults/checks.py against it, and strikes once a container of the run has started.
 """
 
 from __future__ import annotations
