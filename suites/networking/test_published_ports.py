@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from docker.models.containers import Container
@@ -18,13 +19,24 @@ def host_port(container: Container, spec: str) -> tuple[str, int]:
     return binding["HostIp"], int(binding["HostPort"])
 
 
+def _send_all(connection: socket.socket, payload: bytes) -> None:
+    connection.sendall(payload)
+    connection.shutdown(socket.SHUT_WR)
+
+
 def tcp_exchange(port: int, payload: bytes, timeout: float = 15) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
-        connection.sendall(payload)
-        connection.shutdown(socket.SHUT_WR)
+    """Send ``payload`` while reading the echo back: the server echoes as it reads, so a
+    client that sent 16 MiB before reading would stall (and time out) once the buffers on
+    the way back were full (it did once here, in a serial run)."""
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection,
+        ThreadPoolExecutor(max_workers=1) as sender,
+    ):
+        sent = sender.submit(_send_all, connection, payload)
         chunks = []
         while chunk := connection.recv(1 << 16):
             chunks.append(chunk)
+        sent.result()
     return b"".join(chunks)
 
 
