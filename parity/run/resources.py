@@ -51,9 +51,9 @@ def _process_start(pid: int) -> str:
     return "" if len(fields) < 20 or fields[0] in ("Z", "X") else fields[19]
 
 
-def process_owner(pid: int | None = None) -> str:
-    """``host:pid:start`` of a process (this one by default), as owner_alive reads it."""
-    pid = os.getpid() if pid is None else pid
+def process_owner() -> str:
+    """``host:pid:start`` of this process, as owner_alive reads it."""
+    pid = os.getpid()
     return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
 
 
