@@ -9,7 +9,7 @@ from parity.workload.probe import Prober
 from suites.linux import CGROUP_VERSION_BY_MAGIC
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # a target's containers all have the same
 def cgroup_version(probe: Prober) -> str:
     """The cgroup version a container has: "2" where its /sys/fs/cgroup is the unified
     hierarchy, "1" where it is a tmpfs of per-controller hierarchies. Checks read the control files of that version and

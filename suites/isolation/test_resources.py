@@ -16,7 +16,7 @@ from parity.run.resources import ResourceScope
 from parity.run.target import Target
 from parity.run.together import Request, Together
 from parity.workload.image import PROBE_PATH
-from parity.workload.probe import Prober, ProbeServer
+from parity.workload.probe import Op, Prober, ProbeServer
 from plugins.workload import Observe, together
 from suites.verdicts import not_applicable
 
@@ -44,17 +44,47 @@ def test_consistency_cgroup_version_is_the_engines(target: Target, request: pyte
     assert request.getfixturevalue("cgroup_version") == target.facts.cgroup_version
 
 
+@pytest.fixture(scope="module")
+def limited(target: Target, cgroup_version: str, request: pytest.FixtureRequest) -> Iterator[Together]:
+    """One container with the limits of the checks below that only read what their limit
+    set (each its own file; they are independent settings of the engine), instead of one
+    container each: a check observes alone where the limits do not run together."""
+    quota_files = (
+        ["/sys/fs/cgroup/cpu.max"]
+        if cgroup_version == "2"
+        else ["/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"]
+    )
+
+    def reads(*paths: str) -> list[Op]:
+        return [("read", path) for path in paths]
+
+    requests: dict[str, Request] = {
+        "memory": (
+            reads(cgroup_file(cgroup_version, "memory/memory.limit_in_bytes", "memory.max")),
+            {"mem_limit": "64m", "memswap_limit": "64m"},
+        ),
+        "meminfo": (reads("/proc/meminfo"), {"mem_limit": "64m"}),
+        "quota": (reads(*quota_files), {"nano_cpus": 500_000_000}),
+        "shares": (reads(cgroup_file(cgroup_version, "cpu/cpu.shares", "cpu.weight")), {"cpu_shares": 512}),
+        "reservation": (
+            reads(cgroup_file(cgroup_version, "memory/memory.soft_limit_in_bytes", "memory.low")),
+            {"mem_reservation": "32m"},
+        ),
+        "mems": (reads(cgroup_file(cgroup_version, "cpuset/cpuset.mems", "cpuset.mems")), {"cpuset_mems": "0"}),
+    }
+    with together(target, request.config, requests) as shared:
+        yield shared
+
+
 @pytest.mark.requires("resource_limits")
-def test_memory_limit_is_written_to_the_cgroup(observe: Observe, cgroup_version: str) -> None:
+def test_memory_limit_is_written_to_the_cgroup(limited: Together, observe: Observe) -> None:
     """--memory 64m sets the container cgroup's memory limit to exactly 67108864 bytes.
 
     Source: Docker docs "Resource constraints" (--memory); cgroup v1 memory.limit_in_bytes,
     cgroup v2 memory.max (Documentation/admin-guide/cgroup-v2.rst).
     Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
-    path = cgroup_file(cgroup_version, "memory/memory.limit_in_bytes", "memory.max")
-    limit = observe(("read", path), mem_limit="64m", memswap_limit="64m")[0]["data"]
-    assert limit == f"{64 * MiB}\n"
+    assert limited.observe("memory", observe)[0]["data"] == f"{64 * MiB}\n"
 
 
 @pytest.mark.requires("resource_limits")
@@ -139,7 +169,9 @@ def test_oom_kill_in_a_running_container_is_reported(resources: ResourceScope, c
     assert observed == (-signal.SIGKILL, b"", ["1"], True, 0, True)
 
 
-def test_consistency_meminfo_is_the_engine_memory_under_a_limit(observe: Observe, target: Target) -> None:
+def test_consistency_meminfo_is_the_engine_memory_under_a_limit(
+    limited: Together, observe: Observe, target: Target
+) -> None:
     """Consistency: /proc/meminfo is not virtualised: under --memory 64m, MemTotal is still
     the engine host's memory as the engine reports it (GET /info MemTotal); the memory of
     an engine host legitimately differs between platforms (a VM's size).
@@ -148,13 +180,13 @@ def test_consistency_meminfo_is_the_engine_memory_under_a_limit(observe: Observe
     /proc/meminfo; GET /info MemTotal (read from the host's /proc/meminfo).
     Level: MUST, https://man7.org/linux/man-pages/man5/proc.5.html
     """
-    meminfo = observe(("read", "/proc/meminfo"), mem_limit="64m")[0]["data"]
+    meminfo = limited.observe("meminfo", observe)[0]["data"]
     total_kib = next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:"))
     assert total_kib * 1024 == target.facts.mem_total
 
 
 @pytest.mark.requires("resource_limits")
-def test_cpu_quota_is_written_to_the_cgroup(observe: Observe, cgroup_version: str) -> None:
+def test_cpu_quota_is_written_to_the_cgroup(limited: Together, observe: Observe, cgroup_version: str) -> None:
     """--cpus 0.5 sets a CFS quota of 50000 us per 100000 us period.
 
     Source: Docker docs "Resource constraints", "Configure the default CFS scheduler"
@@ -162,15 +194,8 @@ def test_cpu_quota_is_written_to_the_cgroup(observe: Observe, cgroup_version: st
     cgroup v2 cpu.max.
     Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
-    if cgroup_version == "2":
-        assert observe(("read", "/sys/fs/cgroup/cpu.max"), nano_cpus=500_000_000)[0]["data"] == "50000 100000\n"
-    else:
-        quota, period = observe(
-            ("read", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
-            ("read", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
-            nano_cpus=500_000_000,
-        )
-        assert (quota["data"], period["data"]) == ("50000\n", "100000\n")
+    observed = [read["data"] for read in limited.observe("quota", observe)]
+    assert observed == (["50000 100000\n"] if cgroup_version == "2" else ["50000\n", "100000\n"])
 
 
 @pytest.mark.requires("resource_limits")
@@ -336,7 +361,7 @@ def test_oom_score_adj_option(observe: Observe) -> None:
 
 
 @pytest.mark.requires("resource_limits")
-def test_cpu_shares_are_written_to_the_cgroup(observe: Observe, cgroup_version: str) -> None:
+def test_cpu_shares_are_written_to_the_cgroup(limited: Together, observe: Observe, cgroup_version: str) -> None:
     """--cpu-shares 512 gives cpu.shares 512 on cgroup v1, and cpu.weight 20 on cgroup v2
     (runc maps shares to weight as 1 + (shares - 2) * 9999 / 262142).
 
@@ -344,32 +369,29 @@ def test_cpu_shares_are_written_to_the_cgroup(observe: Observe, cgroup_version: 
     libcontainer/cgroups ConvertCPUSharesToCgroupV2Value.
     Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
-    path = cgroup_file(cgroup_version, "cpu/cpu.shares", "cpu.weight")
     expected = "20\n" if cgroup_version == "2" else "512\n"
-    assert observe(("read", path), cpu_shares=512)[0]["data"] == expected
+    assert limited.observe("shares", observe)[0]["data"] == expected
 
 
 @pytest.mark.requires("resource_limits")
-def test_memory_reservation_is_the_soft_limit(observe: Observe, cgroup_version: str) -> None:
+def test_memory_reservation_is_the_soft_limit(limited: Together, observe: Observe) -> None:
     """--memory-reservation 32m sets the cgroup's soft limit (v1 memory.soft_limit_in_bytes,
     v2 memory.low) to 33554432.
 
     Source: Docker docs "Resource constraints" (--memory-reservation); cgroup-v2.rst memory.low.
     Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
-    path = cgroup_file(cgroup_version, "memory/memory.soft_limit_in_bytes", "memory.low")
-    assert observe(("read", path), mem_reservation="32m")[0]["data"] == f"{32 * MiB}\n"
+    assert limited.observe("reservation", observe)[0]["data"] == f"{32 * MiB}\n"
 
 
 @pytest.mark.requires("resource_limits")
-def test_cpuset_mems_is_written_to_the_cgroup(observe: Observe, cgroup_version: str) -> None:
+def test_cpuset_mems_is_written_to_the_cgroup(limited: Together, observe: Observe) -> None:
     """--cpuset-mems 0 restricts the container to memory node 0.
 
     Source: Docker docs "Resource constraints" (--cpuset-mems); cpuset(7) cpuset.mems.
     Level: SHOULD, https://docs.docker.com/engine/containers/resource_constraints/
     """
-    path = cgroup_file(cgroup_version, "cpuset/cpuset.mems", "cpuset.mems")
-    assert observe(("read", path), cpuset_mems="0")[0]["data"] == "0\n"
+    assert limited.observe("mems", observe)[0]["data"] == "0\n"
 
 
 @pytest.mark.requires("shm_size")
