@@ -7,6 +7,7 @@ import os
 import stat as stat_module
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from parity.run.resources import ResourceScope
 from parity.run.target import Target
 from parity.workload.image import PROBE_PATH
 from parity.workload.probe import Prober
-from plugins.workload import Observe
+from plugins.workload import Observe, serving_container
 from suites.verdicts import not_applicable
 from suites.volumes.conftest import Mounts, mount_options
 
@@ -197,6 +198,15 @@ def observe_tmpfs(resources: ResourceScope) -> Prober:
     return Prober(resources.container(tmpfs={"/scratch": "size=1m,mode=1770"}))
 
 
+@pytest.fixture(scope="module")
+def read_only(target: Target, mounts: Mounts, request: pytest.FixtureRequest) -> Iterator[Prober]:
+    """A container with the shared container's mounts, each made read-only: one for the
+    three checks below, which each try a file name of their own."""
+    options = mount_options(target, mounts.host_dir, mounts.volume, read_only=True)
+    with serving_container(target, request.config, mounts=options) as prober:
+        yield prober
+
+
 @pytest.mark.parametrize(
     "where",
     [
@@ -205,9 +215,7 @@ def observe_tmpfs(resources: ResourceScope) -> Prober:
         pytest.param("/m/tmpfs", marks=pytest.mark.requires("tmpfs_mounts")),
     ],
 )
-def test_read_only_mounts_refuse_writes_with_erofs(
-    resources: ResourceScope, target: Target, mounts: Mounts, where: str
-) -> None:
+def test_read_only_mounts_refuse_writes_with_erofs(read_only: Prober, mounts: Mounts, where: str) -> None:
     """A mount made read-only refuses creating files with EROFS, while the shared
     container's read-write mount of the same kind (the same folder and volume; a tmpfs
     of its own) stays writable.
@@ -216,9 +224,8 @@ def test_read_only_mounts_refuse_writes_with_erofs(
     open(2) EROFS.
     Level: MUST, https://man7.org/linux/man-pages/man2/open.2.html
     """
-    container = resources.container(mounts=mount_options(target, mounts.host_dir, mounts.volume, read_only=True))
     name = uuid.uuid4().hex
-    attempt = Prober(container).one("open", f"{where}/{name}", "O_WRONLY|O_CREAT", "0644")
+    attempt = read_only.one("open", f"{where}/{name}", "O_WRONLY|O_CREAT", "0644")
     writable = mounts.probe.one("open", f"{where}/{name}", "O_WRONLY|O_CREAT", "0644")
     assert (attempt.ok, attempt.errno) == (False, "EROFS")
     assert (writable.ok, writable.errno) == (True, None)
