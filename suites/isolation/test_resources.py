@@ -63,7 +63,6 @@ def limited(target: Target, cgroup_version: str, request: pytest.FixtureRequest)
             reads(cgroup_file(cgroup_version, "memory/memory.limit_in_bytes", "memory.max")),
             {"mem_limit": "64m", "memswap_limit": "64m"},
         ),
-        "meminfo": (reads("/proc/meminfo"), {"mem_limit": "64m"}),
         "quota": (reads(*quota_files), {"nano_cpus": 500_000_000}),
         "shares": (reads(cgroup_file(cgroup_version, "cpu/cpu.shares", "cpu.weight")), {"cpu_shares": 512}),
         "reservation": (
@@ -169,9 +168,7 @@ def test_oom_kill_in_a_running_container_is_reported(resources: ResourceScope, c
     assert observed == (-signal.SIGKILL, b"", ["1"], True, 0, True)
 
 
-def test_consistency_meminfo_is_the_engine_memory_under_a_limit(
-    limited: Together, observe: Observe, target: Target
-) -> None:
+def test_consistency_meminfo_is_the_engine_memory_under_a_limit(observe: Observe, target: Target) -> None:
     """Consistency: /proc/meminfo is not virtualised: under --memory 64m, MemTotal is still
     the engine host's memory as the engine reports it (GET /info MemTotal); the memory of
     an engine host legitimately differs between platforms (a VM's size).
@@ -180,7 +177,7 @@ def test_consistency_meminfo_is_the_engine_memory_under_a_limit(
     /proc/meminfo; GET /info MemTotal (read from the host's /proc/meminfo).
     Level: MUST, https://man7.org/linux/man-pages/man5/proc.5.html
     """
-    meminfo = limited.observe("meminfo", observe)[0]["data"]
+    meminfo = observe(("read", "/proc/meminfo"), mem_limit="64m")[0]["data"]
     total_kib = next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:"))
     assert total_kib * 1024 == target.facts.mem_total
 
