@@ -42,18 +42,26 @@ def workload(target: Target, request: pytest.FixtureRequest) -> Iterator[Contain
 
 
 @contextmanager
+def module_scope(target: Target, config: pytest.Config) -> Iterator[ResourceScope]:
+    """A resource scope on ``target`` whose resources are removed on exit: for a module's
+    fixture, whose checks share what it creates."""
+    scope = target.scope()
+    try:
+        yield scope
+    finally:
+        close_scope(config, target, scope)
+
+
+@contextmanager
 def serving_container(target: Target, config: pytest.Config, **options: Any) -> Iterator[Prober]:
     """A container of its own, created with ``options``, its probe serving; removed on
     exit. For a module's fixture: the checks that need the same settings share it."""
-    scope = target.scope()
-    try:
+    with module_scope(target, config) as scope:
         prober = Prober(scope.container(**options), serve=True, timeout=target.timeout)
         try:
             yield prober
         finally:
             prober.close()
-    finally:
-        close_scope(config, target, scope)
 
 
 @contextmanager

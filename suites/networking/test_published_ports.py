@@ -11,7 +11,7 @@ import pytest
 from docker.models.containers import Container
 
 from parity.run.target import Target
-from plugins.state import close_scope
+from plugins.workload import module_scope
 from suites.networking.conftest import StartServer, echo_server
 
 pytestmark = pytest.mark.requires("published_ports")
@@ -48,11 +48,8 @@ def published(target: Target, request: pytest.FixtureRequest) -> Iterator[Contai
     """One TCP echo server on 7000, publishing 7000, 7001 and 7002, for the checks below
     that only connect to it or read its bindings: the server forks a process for each
     connection, so no check sees another's bytes."""
-    scope = target.scope()
-    try:
+    with module_scope(target, request.config) as scope:
         yield echo_server(scope, "tcp", 7000, publish=["7000/tcp", "7001/tcp", "7002/tcp"])
-    finally:
-        close_scope(request.config, target, scope)
 
 
 def test_published_tcp_port_is_bound_to_loopback_on_an_ephemeral_port(published: Container) -> None:
