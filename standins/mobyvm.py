@@ -28,7 +28,9 @@ nothing it runs can leave this machine.
 It installs the Debian packages it needs. The run folder .cache/mobyvm/run-<port>/ holds
 the qemu pid, the QMP socket and the guest console, and in smb mode smbd's pid, smb.conf,
 password database, state and log; the console of the last VM on a port stays as
-.cache/mobyvm/run-<port>.console.log after it stops.
+.cache/mobyvm/run-<port>.console.log after it stops (with the stacks of the guest's
+blocked tasks when its engine did not answer at the stop), and smbd's log as
+run-<port>.smbd.log.
 """
 
 from __future__ import annotations
@@ -117,6 +119,10 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# For a post-mortem of a hung guest: a task blocked for 30 s prints its stack on the
+# console, and stop asks for every blocked task's (SysRq w) when the engine does not answer.
+echo 30 > /proc/sys/kernel/hung_task_timeout_secs
+echo 1 > /proc/sys/kernel/sysrq
 echo "parity: $(cut -d' ' -f1 /proc/uptime) s: loading modules"
 for module in $(cat /etc/modules); do modprobe "$module"; done
 hostname parity-mobyvm
@@ -657,9 +663,15 @@ def stop(port: int, grace: float = 20) -> str:
         _forget(port)
         return f"not running{smbd}"
     how = "shut down"
-    keys = [{"type": "qcode", "data": key} for key in ("ctrl", "alt", "delete")]
+    hung = ""
+    if not engine_answers(port, timeout=5):
+        # the guest's blocked tasks, with their stacks, to the console kept after the stop
+        with contextlib.suppress(OSError):
+            _send_keys(port, "alt", "sysrq", "w")
+            time.sleep(3)
+        hung = f"; the engine did not answer: its blocked tasks are in {CACHE / f'run-{port}.console.log'}"
     with contextlib.suppress(OSError):
-        _qmp(port, {"execute": "send-key", "arguments": {"keys": keys}}, timeout=5)
+        _send_keys(port, "ctrl", "alt", "delete")
     if not _wait_gone(pid, grace):
         how = "quit"
         with contextlib.suppress(OSError):
@@ -670,7 +682,13 @@ def stop(port: int, grace: float = 20) -> str:
             _wait_gone(pid, 5)
     smbd = _stop_smbd(port)
     _forget(port)
-    return f"{how} (pid {pid}){smbd}"
+    return f"{how} (pid {pid}){smbd}{hung}"
+
+
+def _send_keys(port: int, *keys: str) -> None:
+    """Keys pressed together on the guest's keyboard (QMP send-key, QEMU's key codes)."""
+    pressed = [{"type": "qcode", "data": key} for key in keys]
+    _qmp(port, {"execute": "send-key", "arguments": {"keys": pressed}}, timeout=5)
 
 
 def _stop_smbd(port: int) -> str:
@@ -694,10 +712,11 @@ def _stop_smbd(port: int) -> str:
 
 
 def _forget(port: int) -> None:
-    """Remove the VM's run folder; its console log stays beside it for a post-mortem."""
-    console = run_dir(port) / "console.log"
-    if console.exists():
-        console.replace(CACHE / f"run-{port}.console.log")
+    """Remove the VM's run folder; its console log and smbd's log stay beside it for a
+    post-mortem."""
+    for kept, name in (("console.log", "console.log"), ("smb/log.smbd", "smbd.log")):
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir(port) / kept).replace(CACHE / f"run-{port}.{name}")
     shutil.rmtree(run_dir(port), ignore_errors=True)
 
 
