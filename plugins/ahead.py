@@ -18,7 +18,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from parity.run.ahead import Record, ScenarioFailed, Starter, folder_of, read_record, record_name, remove, scenario_name
+from parity.run.ahead import Record, ScenarioFailed, Starter, read_record, record_name, scenario_name
+from parity.run.folder import folder_of
 from parity.run.resources import ResourceScope, owner_alive, process_owner
 from parity.run.target import Target
 from plugins.state import (
@@ -141,7 +142,7 @@ def ahead(request: pytest.FixtureRequest, target: Target) -> Record:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The starter waits for its scenarios (a scenario is bounded by its engine calls);
-    the controller, last, removes the records."""
+    the run's folder, with the records, goes with the run (plugins/resources.py)."""
     config = session.config
     starter = config.stash.get(STARTER, None)
     # After Ctrl-C or SIGTERM nothing waits: the scenarios' threads end with the process
@@ -150,5 +151,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         running = starter.join(timeout=JOIN_TIMEOUT)
         if running:
             print(f"parity: scenarios still running at the end of the run: {', '.join(running)}")
-    if not is_worker(config):
-        remove(folder_of(config.stash[IDENTITY].run_id))

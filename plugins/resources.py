@@ -3,12 +3,14 @@
 pytest turns SIGINT into KeyboardInterrupt and still finishes the session; SIGTERM it
 does not handle, so it is turned into the same path here. At session end the controller
 removes whatever is still labelled with this run on every target (workers may have been
-stopped mid-test); a run killed with SIGKILL is reaped by the next run's preparation.
+stopped mid-test); a run killed with SIGKILL is reaped by the next run's preparation. The
+run's folder on this machine (parity/run/folder.py) goes the same ways.
 """
 
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Generator, Iterator
 from types import FrameType
 from typing import Any
@@ -19,7 +21,8 @@ from parity.engine import guard
 from parity.engine.contact import negotiate_api_version, unreachable
 from parity.engine.endpoint import resolve_endpoint
 from parity.engine.errors import reason
-from parity.run.resources import ResourceScope, RunIdentity, sweep
+from parity.run import folder as run_folder
+from parity.run.resources import ResourceScope, RunIdentity, owner_alive, sweep
 from parity.run.target import Target
 from plugins.state import IDENTITY, INTERRUPTED, SELECTED, STATES, close_scope, is_worker, permitted
 
@@ -43,9 +46,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raw = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]
         config.stash[IDENTITY] = RunIdentity(raw["run_id"], raw["owner"], raw["started"])
     else:
-        config.stash[IDENTITY] = RunIdentity.new()
+        identity = config.stash[IDENTITY] = RunIdentity.new()
+        # the folders of runs killed before they could remove theirs go first
+        run_folder.reap(identity.run_id, lambda owner, started: owner_alive(owner, started, time.time()))
+        run_folder.claim(identity.run_id, identity.owner, identity.started)
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller removes the run's folder: its workers and scenarios have ended."""
+    if IDENTITY in config.stash and not is_worker(config):
+        run_folder.remove(config.stash[IDENTITY].run_id)
 
 
 @pytest.hookimpl(optionalhook=True)

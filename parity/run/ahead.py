@@ -5,7 +5,7 @@ flood at the engine's own throughput) splits into a scenario, which does the con
 work and records what it observed, and the check, which judges that record. One process
 of the run (the only one, or xdist's first worker) starts every selected scenario in a
 background thread as soon as collection ends; the checks run last, on any worker, and
-read the records from a folder of the run. A record is JSON: a worker may be another
+read the records from the run's folder (parity/run/folder.py). A record is JSON: a worker may be another
 process.
 """
 
@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 import traceback
@@ -34,12 +32,6 @@ LIVENESS_SECONDS = 1.0  # how often a waiting check asks whether that process st
 class ScenarioFailed(Exception):
     """The scenario raised, or never recorded within its bound; the message says which,
     with the scenario's traceback when there is one."""
-
-
-def folder_of(run_id: str) -> Path:
-    """The run's folder on the machine running pytest: the scenarios' records, and the
-    lock of its network creations (parity/run/network_creations.py)."""
-    return Path(tempfile.gettempdir()) / f"parity-ahead-{run_id}"
 
 
 def record_name(scenario: str, target: str) -> str:
@@ -127,7 +119,3 @@ class Starter:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return [thread.name for thread in self._threads if thread.is_alive()]
-
-
-def remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)

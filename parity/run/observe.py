@@ -19,6 +19,7 @@ from parity.config.matrix import TargetSpec
 from parity.engine.errors import reason
 from parity.platform.observed import STORAGE_MOUNTS, ObservedPlatform, storage_facts
 from parity.platform.shaping import Shaping
+from parity.run.folder import folder_of
 from parity.run.resources import LABEL_OBSERVES, Completed, ResourceScope, RunIdentity
 from parity.workload import image as workload
 from parity.workload.probe import Observation, Op, ProbeError, command, parse
@@ -47,7 +48,9 @@ def main_process(
 def observe(scope: ResourceScope, spec: TargetSpec) -> ObservedPlatform:
     """Run the observing container in ``scope`` (whose image is the loaded workload)."""
     capabilities = spec.capability_set()
-    host_dir = tempfile.mkdtemp(prefix=f"parity-{scope.identity.run_id}-observe-")
+    run_folder = folder_of(scope.identity.run_id)
+    run_folder.mkdir(parents=True, exist_ok=True)
+    host_dir = tempfile.mkdtemp(prefix="observe-", dir=run_folder)
     try:
         labels = {LABEL_OBSERVES: "platform"}
         mounts = [Mount(STORAGE_MOUNTS["volume"], scope.volume(labels=labels).name, type="volume")]

@@ -26,7 +26,7 @@ from docker.models.volumes import Volume
 
 from parity.engine.guard import LOOPBACK
 from parity.platform.shaping import Shaping
-from parity.run.ahead import folder_of
+from parity.run.folder import folder_of
 from parity.run.network_creations import NetworkCreations
 
 LABEL_RUN = "parity.run"

@@ -150,7 +150,7 @@ def test_scenarios_run_once_per_target_ahead_of_their_checks(
     if not xdist:  # one process: a scenario started before any check ran, and they run last
         checks = [line.split()[1] for line in lines if line.startswith("check")]
         assert (lines[0].split()[0], checks[:2]) == ("scenario", ["plain"] * 2)
-    assert list(tmp_path.glob("parity-ahead-*")) == []
+    assert list(tmp_path.glob("parity-run-*")) == []
 
 
 def test_a_record_is_read_whole_and_errors_are_named(tmp_path: Path) -> None:
