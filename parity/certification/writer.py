@@ -57,7 +57,7 @@ def write_suite(
     for key, value in properties.items():
         suite.add_property(xml_text(key), xml_text(value))
     for case in cases:
-        suite.add_testcase(case)
+        suite.append(case)  # type: ignore[no-untyped-call]  # add_testcase recounts the suite per case
     suite.update_statistics()  # type: ignore[no-untyped-call]
     suite.time = round(seconds, 3)
     suite.timestamp = timestamp
