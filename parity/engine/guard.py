@@ -115,6 +115,10 @@ class GuardedAPIClient(docker.APIClient):
 
     def __init__(self, *args: Any, engine_socket: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The engine is reached directly: no proxy of the environment (HTTP_PROXY would
+        # carry a tcp:// engine's traffic off this machine, REQUESTS_CA_BUNDLE would
+        # replace a TLS engine's CA), and requests need not read the environment for each.
+        self.trust_env = False
         self.permitted: frozenset[str] = frozenset()
         self.sockets: tuple[str, ...] = (engine_socket,) if engine_socket else ()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from docker.tls import TLSConfig
 from parity.certification.writer import report_name
 from parity.config.matrix import EngineSpec, TargetSpec
 from parity.engine.contact import check_api_version, negotiate_api_version
-from parity.engine.endpoint import resolve_endpoint
+from parity.engine.endpoint import Endpoint, resolve_endpoint
 from parity.engine.errors import reason
 from parity.kinds import contradiction
 from parity.platform.facts import EngineFacts
@@ -228,3 +230,32 @@ def test_npipe_is_refused_in_one_line_off_windows() -> None:
     )
     state = contact(spec_, RunIdentity.new())
     assert state.unavailable == "npipe:////./pipe/docker_engine: The npipe:// protocol is only supported on Windows"
+
+
+def test_the_engine_is_reached_directly_whatever_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tcp:// engine answers although HTTP_PROXY names a closed port: engine requests never
+    go through a proxy of the environment (requests honours it unless told not to)."""
+
+    class Ping(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"OK"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ThreadingHTTPServer(("127.0.0.1", 0), Ping) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            client = Endpoint(f"tcp://127.0.0.1:{server.server_address[1]}", "matrix").client(5, version="1.41")
+            assert client.ping() is True
+            client.close()
+        finally:
+            server.shutdown()
