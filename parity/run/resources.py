@@ -234,7 +234,10 @@ class ResourceScope:
 
     def run(self, command: Sequence[str] | None = None, *, timeout: float = 60, **options: Any) -> Completed:
         """Run a workload container to its end (bounded by ``timeout`` seconds)."""
-        container = self.container(command, **options)
+        # Started without the inspect that container() adds: right after the start it waits
+        # for the engine to handle the exit of a process that ends at once (57 ms here).
+        container = self.container(command, start=False, **options)
+        container.start()
         status = container.wait(timeout=timeout)["StatusCode"]
         return Completed(
             container,
