@@ -43,8 +43,9 @@ Scenario = Callable[[ResourceScope], Record]
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "ahead(scenario, timeout=seconds): run scenario(scope) from the start of the run, "
-        "in the background; the check judges its record (the ahead fixture)",
+        "ahead(scenario, timeout=seconds, first=False): run scenario(scope) from the start of "
+        "the run, in the background; the check judges its record (the ahead fixture); first: "
+        "before the other scenarios (it holds what other checks wait for)",
     )
 
 
@@ -78,7 +79,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     starter = config.stash[STARTER] = Starter(folder_of(config.stash[IDENTITY].run_id), owner=process_owner())
     started: set[str] = set()
-    for item in session.items:
+    for item in sorted(session.items, key=_not_first):
         found, name = _scenario(item), target_of(item)
         if found is None or name is None:
             continue
@@ -89,6 +90,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if record not in started:
             started.add(record)
             starter.start(record, _runner(config, item, name, found[0]))
+
+
+def _not_first(item: pytest.Item) -> bool:
+    """False for a scenario marked first. Such a scenario holds something other checks
+    wait for (the network isolation attempts hold the run's network creations): started
+    first, it holds it while the run's first checks, which need it less, run."""
+    mark = item.get_closest_marker("ahead")
+    return not (mark is not None and mark.kwargs.get("first", False))
 
 
 @contextmanager

@@ -111,7 +111,7 @@ def tried_from_an_internal_network(scope: ResourceScope) -> Record:
     return {"reached": dict(reached), "isolated": isolated_attempt(scope, Prober(isolated), address)}
 
 
-@pytest.mark.ahead(tried_from_an_internal_network, timeout=900)
+@pytest.mark.ahead(tried_from_an_internal_network, timeout=900, first=True)
 def test_internal_network_cannot_reach_other_networks(ahead: Record) -> None:
     """From an --internal network, a container on the default bridge is unreachable:
     the engine drops the packets, so the connection times out (while a container on the
@@ -136,7 +136,7 @@ def tried_across_user_networks(scope: ResourceScope) -> Record:
     return {"attempt": isolated_attempt(scope, Prober(client), address_on(server.attrs, first.name))}
 
 
-@pytest.mark.ahead(tried_across_user_networks, timeout=900)
+@pytest.mark.ahead(tried_across_user_networks, timeout=900, first=True)
 def test_user_networks_are_isolated_from_each_other(ahead: Record) -> None:
     """A container on one user-defined bridge network cannot connect to a container on
     another: the engine drops the traffic between bridges. Mostly waits (a 2 s connection
