@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import pytest
 from docker.models.containers import Container
+from docker.utils import version_lt
 
 from parity.run.ahead import Record
 from parity.run.resources import ResourceScope
@@ -208,8 +209,13 @@ def test_update_changes_the_limits_of_a_running_container(resources: ResourceSco
 # --- stats -----------------------------------------------------------------------------
 
 
-def engine_stats(container: Container) -> dict[str, Any]:
-    """One GET /containers/{id}/stats?stream=false (the engine samples twice, a second apart)."""
+def engine_stats(container: Container, *, one_shot: bool = False) -> dict[str, Any]:
+    """One GET /containers/{id}/stats?stream=false: the engine samples twice, a second
+    apart, unless ``one_shot`` asks for a single sample (one-shot=true, API 1.41; an
+    older API has no such parameter and gets the two samples)."""
+    assert container.client is not None
+    if one_shot and not version_lt(container.client.api.api_version, "1.41"):
+        return cast("dict[str, Any]", container.stats(stream=False, one_shot=True))
     return cast("dict[str, Any]", container.stats(stream=False))
 
 
@@ -252,7 +258,7 @@ def test_consistency_stats_memory_limit_is_the_engine_memory(probe: Prober, targ
     container does not set memory limit, use the machineMemory").
     Level: SHOULD, https://github.com/moby/moby/blob/v20.10.24/daemon/daemon_unix.go
     """
-    assert engine_stats(probe.container)["memory_stats"]["limit"] == target.facts.mem_total
+    assert engine_stats(probe.container, one_shot=True)["memory_stats"]["limit"] == target.facts.mem_total
 
 
 # --- init ------------------------------------------------------------------------------
