@@ -49,6 +49,18 @@ def test_engine_answers_only_to_an_ok_ping() -> None:
         assert time.monotonic() - began < 5
 
 
+def test_a_first_container_that_gets_no_answer_says_where_within_its_bound() -> None:
+    """A boot is ready once a first container has run: an engine that accepts and never
+    answers makes the check say which request got no answer, within its bound."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        began = time.monotonic()
+        why = mobyvm.first_container(silent.getsockname()[1], timeout=1.5)
+        elapsed = time.monotonic() - began
+    assert (why, elapsed < 5) == ("POST /images/create: no answer within 1.5 s", True)
+
+
 def test_start_refuses_a_port_in_use_in_one_line() -> None:
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
@@ -115,5 +127,6 @@ def test_a_hung_guest_is_killed_by_its_recorded_pid(port: int) -> None:
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)
     stopped = cli("stop", "--port", str(port), timeout=120)
-    assert stopped.stdout.strip() == f"killed (pid {pid})"
+    # a stopped qemu takes no key either: no post-mortem is claimed
+    assert stopped.stdout.strip() == f"killed (pid {pid}); the engine did not answer"
     assert not Path(f"/proc/{pid}").exists()
