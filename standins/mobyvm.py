@@ -52,6 +52,7 @@ import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "mobyvm"
@@ -590,8 +591,8 @@ def start(
         raise VMError(f"share {share}: no such folder")
     image = build()
     began = time.monotonic()
-    _boot(image, port, share, wait=wait, memory_mib=memory_mib, cpus=cpus, share_mode=share_mode)
-    why = first_container(port)
+    settings = {"wait": wait, "memory_mib": memory_mib, "cpus": cpus, "share_mode": share_mode}
+    why = _boot_and_run_a_container(image, port, share, **settings)
     again = ""
     if why is not None:
         # Multi-threaded TCG: a boot in a dozen or so hung at its first container start
@@ -600,8 +601,7 @@ def start(
         stop(port)
         with contextlib.suppress(FileNotFoundError):
             (CACHE / f"run-{port}.console.log").replace(console)
-        _boot(image, port, share, wait=wait, memory_mib=memory_mib, cpus=cpus, share_mode=share_mode)
-        if (second := first_container(port)) is not None:
+        if (second := _boot_and_run_a_container(image, port, share, **settings)) is not None:
             stop(port)
             raise VMError(f"twice, the first container did not run: {why}; then {second}")
         again = f" (booted twice: in the first boot, {why}; its console is {console})"
@@ -610,6 +610,16 @@ def start(
         + again,
         True,
     )
+
+
+def _boot_and_run_a_container(image: Path, port: int, share: Path, **settings: Any) -> str | None:
+    """Boot, then run a first container: None once it ran, else why not (the VM still up)."""
+    _boot(image, port, share, **settings)
+    try:
+        return first_container(port)
+    except BaseException:  # also Ctrl-C and SIGTERM: never leave a VM that is not ready
+        stop(port)
+        raise
 
 
 def _boot(image: Path, port: int, share: Path, *, wait: float, memory_mib: int, cpus: int, share_mode: str) -> None:
@@ -683,6 +693,8 @@ def first_container(port: int, timeout: float = FIRST_CONTAINER_SECONDS) -> str 
         except OSError as exc:  # socket.timeout among them
             why = f"no answer within {timeout:g} s" if time.monotonic() >= deadline else str(exc)
             return f"{method} {path.split('?')[0]}: {why}"
+        except http.client.HTTPException as exc:
+            return f"{method} {path.split('?')[0]}: not an HTTP answer ({type(exc).__name__}: {str(exc).strip()!r})"
         if answer.status != expected:
             return f"{method} {path.split('?')[0]}: {answer.status} {text[:200].decode(errors='replace').strip()}"
     return None

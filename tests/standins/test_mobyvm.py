@@ -4,10 +4,12 @@ that also end a hung guest. The boot tests start real qemu VMs (about a minute i
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +61,31 @@ def test_a_first_container_that_gets_no_answer_says_where_within_its_bound() -> 
         why = mobyvm.first_container(silent.getsockname()[1], timeout=1.5)
         elapsed = time.monotonic() - began
     assert (why, elapsed < 5) == ("POST /images/create: no answer within 1.5 s", True)
+
+
+def test_a_first_container_that_gets_no_http_says_so() -> None:
+    """Bytes that are not HTTP end the check with its reason, never with a traceback."""
+    with socket.socket() as garbled:
+        garbled.bind(("127.0.0.1", 0))
+        garbled.listen(8)
+
+        def answer() -> None:
+            connection, _ = garbled.accept()
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65536)
+                head, _, body = request.partition(b"\r\n\r\n")
+                length = int(re.search(rb"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+                while len(body) < length:  # the whole request first: no broken pipe
+                    body += connection.recv(65536)
+                connection.sendall(b"HELLO\r\n\r\n")
+
+        replier = threading.Thread(target=answer, daemon=True)
+        replier.start()
+        why = mobyvm.first_container(garbled.getsockname()[1], timeout=5)
+        replier.join(5)
+    assert why == "POST /images/create: not an HTTP answer (BadStatusLine: 'HELLO')"
 
 
 def test_start_refuses_a_port_in_use_in_one_line() -> None:
