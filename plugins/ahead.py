@@ -89,7 +89,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         record = record_name(scenario_name(found[0]), name)
         if record not in started:
             started.add(record)
-            starter.start(record, _runner(config, item, name, found[0]))
+            starter.start(record, _runner(config, item, name, found[0]), target=name)
 
 
 def _not_first(item: pytest.Item) -> bool:
@@ -157,6 +157,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # After Ctrl-C or SIGTERM nothing waits: the scenarios' threads end with the process
     # and the run's sweep removes their containers.
     if starter is not None and not config.stash.get(INTERRUPTED, False):
-        running = starter.join(timeout=JOIN_TIMEOUT)
+        # A target lost mid-run has failed its checks already; its scenarios are left to
+        # end with the process, and the controller's sweep reports its cleanup.
+        lost: dict[str, str] = config.stash.get(LOST, {})
+        running = starter.join(timeout=JOIN_TIMEOUT, lost=set(lost))
         if running:
             print(f"parity: scenarios still running at the end of the run: {', '.join(running)}")

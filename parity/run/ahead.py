@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +93,12 @@ class Starter:
 
     def __init__(self, folder: Path, at_once: int = 2, owner: str = "") -> None:
         self.folder = folder
-        self._threads: list[threading.Thread] = []
+        self._threads: list[tuple[threading.Thread, str]] = []  # and the scenario's target
         self._slots = threading.Semaphore(at_once)
         if owner:  # this process's host:pid:start, for the checks waiting on its records
             write_record(folder, STARTER_FILE, {"owner": owner})
 
-    def start(self, name: str, scenario: Callable[[], Record]) -> None:
+    def start(self, name: str, scenario: Callable[[], Record], target: str = "") -> None:
         def run() -> None:
             with self._slots:
                 began = time.monotonic()
@@ -110,12 +110,15 @@ class Starter:
             write_record(self.folder, name, outcome)
 
         thread = threading.Thread(target=run, name=f"parity-ahead-{name}", daemon=True)
-        self._threads.append(thread)
+        self._threads.append((thread, target))
         thread.start()
 
-    def join(self, timeout: float) -> list[str]:
-        """Wait for every scenario, ``timeout`` seconds in all; the names still running."""
+    def join(self, timeout: float, lost: Collection[str] = ()) -> list[str]:
+        """Wait for every scenario, ``timeout`` seconds in all, but not for those on a
+        ``lost`` target (each of their calls would wait out the engine's timeout); the
+        names still running."""
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return [thread.name for thread in self._threads if thread.is_alive()]
+        for thread, target in self._threads:
+            if target not in lost:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return [thread.name for thread, _ in self._threads if thread.is_alive()]

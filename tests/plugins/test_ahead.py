@@ -175,6 +175,21 @@ def test_the_starter_records_what_each_scenario_returned_or_raised(tmp_path: Pat
         read_record(tmp_path, "bad.json", timeout=0)
 
 
+def test_the_end_of_a_run_does_not_wait_for_the_scenarios_of_a_lost_target(tmp_path: Path) -> None:
+    """A scenario on a target whose engine was lost mid-run would wait out the engine's
+    timeout at each call: the run's end leaves it; it waits for the others."""
+    release = threading.Event()
+    starter = Starter(tmp_path, at_once=2)
+    starter.start("stuck@gone.json", lambda: {"released": release.wait(30)}, target="gone")
+    starter.start("quick@here.json", lambda: {"value": 1}, target="here")
+    began = time.monotonic()
+    assert starter.join(timeout=10, lost={"gone"}) == ["parity-ahead-stuck@gone.json"]
+    assert time.monotonic() - began < 2
+    assert read_record(tmp_path, "quick@here.json", timeout=0) == {"value": 1}
+    release.set()
+    assert starter.join(timeout=10) == []
+
+
 def test_the_starter_runs_at_most_its_bound_at_once(tmp_path: Path) -> None:
     running, most = [0], [0]
     lock = threading.Lock()
