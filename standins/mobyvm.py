@@ -744,12 +744,13 @@ def stop(port: int, grace: float = 20) -> str:
     if not engine_answers(port, timeout=5):
         hung = "; the engine did not answer"
         # For a post-mortem, to the console kept after the stop: the stacks of the guest's
-        # blocked tasks (SysRq w) and of what each CPU runs (SysRq l).
+        # blocked tasks (SysRq w) and of what each CPU runs (SysRq l). A guest spinning
+        # with interrupts off takes no key: its console then ends without them.
         with contextlib.suppress(OSError):
             _send_keys(port, "alt", "sysrq", "w")
             _send_keys(port, "alt", "sysrq", "l")
             time.sleep(3)
-            hung += f": the guest's blocked tasks and CPUs are in {CACHE / f'run-{port}.console.log'}"
+            hung += f"; asked it for its blocked tasks and CPUs (SysRq w, l); its console: {CACHE / f'run-{port}.console.log'}"
     with contextlib.suppress(OSError):
         _send_keys(port, "ctrl", "alt", "delete")
     if not _wait_gone(pid, grace):
