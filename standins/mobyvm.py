@@ -28,8 +28,8 @@ nothing it runs can leave this machine.
 It installs the Debian packages it needs. The run folder .cache/mobyvm/run-<port>/ holds
 the qemu pid, the QMP socket and the guest console, and in smb mode smbd's pid, smb.conf,
 password database, state and log; the console of the last VM on a port stays as
-.cache/mobyvm/run-<port>.console.log after it stops (with the stacks of the guest's
-blocked tasks when its engine did not answer at the stop), and smbd's log as
+.cache/mobyvm/run-<port>.console.log after it stops (with what the guest printed when
+asked for its stacks, where its engine did not answer at the stop), and smbd's log as
 run-<port>.smbd.log.
 """
 
@@ -122,7 +122,8 @@ mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs 
 mount -t tmpfs tmpfs /run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 # For a post-mortem of a hung guest: a task blocked for 30 s prints its stack on the
-# console, and stop asks for every blocked task's (SysRq w) when the engine does not answer.
+# console, and stop asks for the blocked tasks' and CPUs' (SysRq w, l) when the engine
+# does not answer.
 echo 30 > /proc/sys/kernel/hung_task_timeout_secs
 echo 1 > /proc/sys/kernel/sysrq
 echo "parity: $(cut -d' ' -f1 /proc/uptime) s: loading modules"
