@@ -31,20 +31,15 @@ def workload(target: Target, request: pytest.FixtureRequest) -> Iterator[Contain
     """A running workload container with the engine's default settings, shared by the
     checks that only observe. Checks must not change its state beyond their own files
     under /tmp."""
-    scope = target.scope()
-    try:
-        container = scope.container()
-    except BaseException:
-        scope.close()
-        raise
-    yield container
-    close_scope(request.config, target, scope)
+    with module_scope(target, request.config) as scope:
+        yield scope.container()
 
 
 @contextmanager
 def module_scope(target: Target, config: pytest.Config) -> Iterator[ResourceScope]:
-    """A resource scope on ``target`` whose resources are removed on exit: for a module's
-    fixture, whose checks share what it creates."""
+    """A resource scope on ``target`` whose resources are removed on exit (unless the
+    target was lost, see close_scope): for a module's or the session's fixture, whose
+    checks share what it creates."""
     scope = target.scope()
     try:
         yield scope
@@ -92,15 +87,8 @@ def reference_probe(reference: Target | None, request: pytest.FixtureRequest) ->
     if reference is None:
         yield None
         return
-    scope = reference.scope()
-    try:
-        prober = Prober(scope.container(), serve=True, timeout=reference.timeout)
-    except BaseException:
-        scope.close()
-        raise
-    yield prober
-    prober.close()
-    close_scope(request.config, reference, scope)
+    with serving_container(reference, request.config) as prober:
+        yield prober
 
 
 @pytest.fixture(scope="session")

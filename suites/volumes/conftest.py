@@ -18,6 +18,7 @@ from docker.types import Mount
 
 from parity.run.target import Target
 from parity.workload.probe import Prober
+from plugins.workload import module_scope
 from suites.verdicts import not_applicable
 
 KINDS = ["bind", "volume", "tmpfs", "rootfs"]
@@ -52,38 +53,39 @@ def mount_options(target: Target, host_dir: Path, volume: str, read_only: bool =
     return mounts
 
 
-def _mounts_on(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
-    scope = target.scope()
+def _mounts_on(target: Target, config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
     host_dir = tmp_path_factory.mktemp(f"bind-{target.name}")
-    try:
+    with module_scope(target, config) as scope:
         volume = scope.volume().name
         assert volume is not None
         options = mount_options(target, host_dir, volume)
         container = scope.container(mounts=options)
         prober = Prober(container, serve=True, timeout=target.timeout)
-        assert prober.one("mkdir", "/m/rootfs", "755").ok
-    except BaseException:
-        scope.close()
-        raise
-    kinds = frozenset(str(m["Target"]).removeprefix("/m/") for m in options) | {"rootfs"}
-    yield Mounts(container, prober, host_dir, volume, kinds)
-    prober.close()
-    scope.close()
+        try:
+            assert prober.one("mkdir", "/m/rootfs", "755").ok
+            kinds = frozenset(str(m["Target"]).removeprefix("/m/") for m in options) | {"rootfs"}
+            yield Mounts(container, prober, host_dir, volume, kinds)
+        finally:
+            prober.close()
 
 
 @pytest.fixture(scope="session")
-def mounts(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
-    yield from _mounts_on(target, tmp_path_factory)
+def mounts(
+    target: Target, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Mounts]:
+    yield from _mounts_on(target, request.config, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def reference_mounts(reference: Target | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts | None]:
+def reference_mounts(
+    reference: Target | None, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Mounts | None]:
     """The same four kinds of storage on the run's reference target, for differential
     property checks; None without a reference in the run."""
     if reference is None:
         yield None
         return
-    yield from _mounts_on(reference, tmp_path_factory)
+    yield from _mounts_on(reference, request.config, tmp_path_factory)
 
 
 @pytest.fixture(params=KINDS)
