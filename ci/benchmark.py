@@ -8,8 +8,9 @@ not depend on what else the machine's main engine runs. For each configuration (
 -n 2, and two targets in one run with one xdist group per target), it prints the wall
 time, the container creates, starts and execs the run performed (from the engine's
 events for the run's label), the floor (each count times the engine's own median
-latency for that operation, measured right before with a tiny container), and the ratio
-of wall time to floor. Whether the warm run built anything is read from the cache.
+latency for that operation, measured with a tiny container right before the
+configuration runs), and the ratio of wall time to floor. Whether the warm runs built
+anything is read from the cache.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from parity.workload import image as workload  # noqa: E402  # the project root 
 from tests.sensitivity.engines import SecondEngine  # noqa: E402
 
 OPS = ("create", "start", "exec")
+BUILT = ("probe", "busybox", "workload", "zig")  # the cache's folders of the workload build
 SAMPLES = 15
 
 
@@ -99,7 +101,8 @@ class Operations:
 
 
 def cache_state() -> dict[str, float]:
-    return {str(p): p.stat().st_mtime for p in workload.CACHE.rglob("*") if p.is_file()}
+    """What the workload build keeps in the cache (not the logs of engines run from it)."""
+    return {str(p): p.stat().st_mtime for kept in BUILT for p in (workload.CACHE / kept).rglob("*") if p.is_file()}
 
 
 def run_suites(matrix: Path, *args: str) -> tuple[float, str, str]:
@@ -151,9 +154,6 @@ def main() -> None:
         second = stack.enter_context(SecondEngine([])).url
         print(f"benchmark: local engine {local}; second engine {second}")
         before = cache_state()
-        latency = {url: median_latencies(url) for url in (local, second)}
-        for url, medians in latency.items():
-            print(f"median latency at {url}: " + ", ".join(f"{op} {medians[op] * 1000:.0f} ms" for op in OPS))
         one = matrix_file(folder, {"local": local})
         two = matrix_file(folder, {"local": local, "second": second})
         for label, matrix, args, urls in (
@@ -161,6 +161,11 @@ def main() -> None:
             ("-n 2", one, ("-n", "2"), [local]),
             ("two targets, -n 2 loadgroup", two, ("-n", "2", "--dist", "loadgroup"), [local, second]),
         ):
+            # the engine's latency drifts over minutes (116 to 156 ms a start within a day),
+            # so each configuration's floor is measured right before it
+            latency = {url: median_latencies(url) for url in urls}
+            for url, medians in latency.items():
+                print(f"  median latency at {url}: " + ", ".join(f"{op} {medians[op] * 1000:.0f} ms" for op in OPS))
             watching = [Operations(url) for url in urls]
             wall, run_id, last = run_suites(matrix, *args)
             report(label, wall, [(w.stop(run_id), latency[url]) for w, url in zip(watching, urls, strict=True)], last)
