@@ -138,9 +138,17 @@ def _guard_the_engine(request: pytest.FixtureRequest) -> Iterator[None]:
     client.permitted = frozenset()
 
 
+@pytest.fixture(scope="session")
+def own_network_mode() -> str | None:
+    """The network mode of the containers a check (or a module's fixture) creates without
+    naming a network (ResourceScope.network_mode): here the engine's default; an area of
+    checks that does not touch the network overrides it in its conftest.py."""
+    return None
+
+
 @pytest.fixture
-def resources(target: Target, request: pytest.FixtureRequest) -> Iterator[ResourceScope]:
+def resources(target: Target, own_network_mode: str | None, request: pytest.FixtureRequest) -> Iterator[ResourceScope]:
     """Containers, networks and volumes for one check, removed when it ends."""
-    scope = target.scope()
+    scope = target.scope(network_mode=own_network_mode)
     yield scope
     close_scope(request.config, target, scope)

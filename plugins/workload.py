@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -36,11 +37,12 @@ def workload(target: Target, request: pytest.FixtureRequest) -> Iterator[Contain
 
 
 @contextmanager
-def module_scope(target: Target, config: pytest.Config) -> Iterator[ResourceScope]:
+def module_scope(target: Target, config: pytest.Config, own_network_mode: str | None = None) -> Iterator[ResourceScope]:
     """A resource scope on ``target`` whose resources are removed on exit (unless the
     target was lost, see close_scope): for a module's or the session's fixture, whose
-    checks share what it creates."""
-    scope = target.scope()
+    checks share what it creates. ``own_network_mode``: see ResourceScope.network_mode
+    (a module's fixture passes the ``own_network_mode`` fixture of its checks)."""
+    scope = target.scope(network_mode=own_network_mode)
     try:
         yield scope
     finally:
@@ -48,10 +50,12 @@ def module_scope(target: Target, config: pytest.Config) -> Iterator[ResourceScop
 
 
 @contextmanager
-def serving_container(target: Target, config: pytest.Config, **options: Any) -> Iterator[Prober]:
+def serving_container(
+    target: Target, config: pytest.Config, own_network_mode: str | None = None, **options: Any
+) -> Iterator[Prober]:
     """A container of its own, created with ``options``, its probe serving; removed on
     exit. For a module's fixture: the checks that need the same settings share it."""
-    with module_scope(target, config) as scope:
+    with module_scope(target, config, own_network_mode) as scope:
         prober = Prober(scope.container(**options), serve=True, timeout=target.timeout)
         try:
             yield prober
@@ -60,10 +64,12 @@ def serving_container(target: Target, config: pytest.Config, **options: Any) -> 
 
 
 @contextmanager
-def together(target: Target, config: pytest.Config, requests: Mapping[str, Request]) -> Iterator[Together]:
+def together(
+    target: Target, config: pytest.Config, requests: Mapping[str, Request], own_network_mode: str | None = None
+) -> Iterator[Together]:
     """For a module's fixture: checks that observe containers of their own whose options
     go together share one (parity/run/together.py); removed on exit."""
-    shared = Together(target.scope, requests, target.timeout)
+    shared = Together(partial(target.scope, network_mode=own_network_mode), requests, target.timeout)
     try:
         yield shared
     finally:

@@ -35,6 +35,8 @@ LABEL_OWNER = "parity.owner"
 LABEL_STARTED = "parity.started"
 # on the one container (and its volume) that observes what a target's containers see
 LABEL_OBSERVES = "parity.observes"
+# the container create options (docker-py's names) that choose a container's network
+NETWORK_OPTIONS = frozenset({"network_mode", "network", "networking_config"})
 # A run on another machine cannot be checked for liveness; after this long it is debris.
 FOREIGN_RUN_MAX_AGE = 24 * 3600
 
@@ -192,6 +194,10 @@ class ResourceScope:
     # how every container create is shaped for the target's engine (platform and
     # isolation for LCOW, bind sources through the path mapping); see parity/platform/shaping.py
     shaping: Shaping = field(default_factory=Shaping)
+    # The network mode of a container whose create names no network (no network_mode,
+    # network, networking_config or published port); None leaves the engine's default.
+    # "none" spares the engine a bridge endpoint where a check does not touch the network.
+    network_mode: str | None = None
     created: list[Container | Network | Volume] = field(default_factory=list)
 
     def _name(self) -> str:
@@ -217,6 +223,8 @@ class ResourceScope:
             raise ValueError("use publish=[...]: ports are published on 127.0.0.1 only")
         labels = {**options.pop("labels", {}), **self.identity.labels(self.target)}
         ports = dict.fromkeys(publish, (LOOPBACK, None))
+        if self.network_mode is not None and not publish and not NETWORK_OPTIONS & options.keys():
+            options["network_mode"] = self.network_mode
         options = self.shaping.container_options(options)
         container = self.client.containers.create(
             image or self.image,

@@ -194,8 +194,11 @@ class Target:
     def shaping(self) -> Shaping:
         return shaping_for(self.spec, self.api_version)
 
-    def scope(self) -> ResourceScope:
-        return ResourceScope(self.client, self.name, self.identity, self.image, self.shaping())
+    def scope(self, *, network_mode: str | None = None) -> ResourceScope:
+        """A resource scope on this target (see ResourceScope.network_mode)."""
+        return ResourceScope(
+            self.client, self.name, self.identity, self.image, self.shaping(), network_mode=network_mode
+        )
 
     def close(self) -> None:
         if self._client is not None:

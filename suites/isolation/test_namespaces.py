@@ -22,11 +22,11 @@ def namespace_ids(prober: Prober, names: list[str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def sibling(target: Target, request: pytest.FixtureRequest) -> Iterator[Prober]:
+def sibling(target: Target, own_network_mode: str | None, request: pytest.FixtureRequest) -> Iterator[Prober]:
     """A second default container beside the shared one: one container (and one exec) for
     every check here that compares two default containers. Checks read it and write
     only their own files under /dev/shm."""
-    with serving_container(target, request.config) as prober:
+    with serving_container(target, request.config, own_network_mode) as prober:
         yield prober
 
 

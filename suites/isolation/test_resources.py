@@ -45,7 +45,9 @@ def test_consistency_cgroup_version_is_the_engines(target: Target, request: pyte
 
 
 @pytest.fixture(scope="module")
-def limited(target: Target, cgroup_version: str, request: pytest.FixtureRequest) -> Iterator[Together]:
+def limited(
+    target: Target, cgroup_version: str, own_network_mode: str | None, request: pytest.FixtureRequest
+) -> Iterator[Together]:
     """One container with the limits of the checks below that only read what their limit
     set (each its own file; they are independent settings of the engine), instead of one
     container each: a check observes alone where the limits do not run together."""
@@ -71,7 +73,7 @@ def limited(target: Target, cgroup_version: str, request: pytest.FixtureRequest)
         ),
         "mems": (reads(cgroup_file(cgroup_version, "cpuset/cpuset.mems", "cpuset.mems")), {"cpuset_mems": "0"}),
     }
-    with together(target, request.config, requests) as shared:
+    with together(target, request.config, requests, own_network_mode) as shared:
         yield shared
 
 
@@ -232,14 +234,14 @@ def test_consistency_all_engine_cpus_are_online_and_usable(probe: Prober, target
 
 
 @pytest.fixture(scope="module")
-def on_cpu_0(target: Target, request: pytest.FixtureRequest) -> Iterator[Together]:
+def on_cpu_0(target: Target, own_network_mode: str | None, request: pytest.FixtureRequest) -> Iterator[Together]:
     """One container with --cpuset-cpus 0 for the two checks below."""
     options = {"cpuset_cpus": "0"}
     requests: dict[str, Request] = {
         "affinity": ([("nproc",)], options),
         "online": ([("read", "/sys/devices/system/cpu/online")], options),
     }
-    with together(target, request.config, requests) as shared:
+    with together(target, request.config, requests, own_network_mode) as shared:
         yield shared
 
 

@@ -18,6 +18,13 @@ from suites.lifecycle.waiting import pause
 StartServer = Callable[..., Container]
 
 
+@pytest.fixture(scope="session")
+def own_network_mode() -> str | None:
+    """The networking checks' own containers are on the engine's default network unless a
+    check names another (overrides suites/conftest.py)."""
+    return None
+
+
 def wait_until_serving(container: Container, timeout: float = 30) -> None:
     """The probe's server prints one JSON line when it listens; wait for it (bounded)."""
     began = time.monotonic()

@@ -23,13 +23,13 @@ ULIMITS = [
 
 
 @pytest.fixture(scope="module")
-def ulimited(target: Target, request: pytest.FixtureRequest) -> Iterator[Together]:
+def ulimited(target: Target, own_network_mode: str | None, request: pytest.FixtureRequest) -> Iterator[Together]:
     """Every --ulimit of ULIMITS on one container, where the engine takes them together;
     else each on its own."""
     requests = {
         name: ([("rlimits",)], {"ulimits": [Ulimit(name=name, soft=soft, hard=hard)]}) for name, soft, hard in ULIMITS
     }
-    with together(target, request.config, requests) as shared:
+    with together(target, request.config, requests, own_network_mode) as shared:
         yield shared
 
 

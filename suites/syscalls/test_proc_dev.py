@@ -114,14 +114,14 @@ SYSCTLS = [
 
 
 @pytest.fixture(scope="module")
-def with_sysctls(target: Target, request: pytest.FixtureRequest) -> Iterator[Together]:
+def with_sysctls(target: Target, own_network_mode: str | None, request: pytest.FixtureRequest) -> Iterator[Together]:
     """Every --sysctl of SYSCTLS on one container, where the engine and kernel take them
     together; else each on its own."""
     requests = {
         sysctl: ([("read", "/proc/sys/" + sysctl.replace(".", "/"))], {"sysctls": {sysctl: value}})
         for sysctl, value in SYSCTLS
     }
-    with together(target, request.config, requests) as shared:
+    with together(target, request.config, requests, own_network_mode) as shared:
         yield shared
 
 

@@ -32,11 +32,11 @@ def test_seccomp_filter_mode_is_active(probe: Prober) -> None:
 
 
 @pytest.fixture(scope="module")
-def unconfined(target: Target, request: pytest.FixtureRequest) -> Iterator[Prober]:
+def unconfined(target: Target, own_network_mode: str | None, request: pytest.FixtureRequest) -> Iterator[Prober]:
     """One container under --security-opt seccomp=unconfined for the checks here: each
     of its probe's requests is a fresh process, and the calls made in it change nothing
     another request sees (keyring calls run in a child, on its own keyring)."""
-    with serving_container(target, request.config, security_opt=["seccomp=unconfined"]) as prober:
+    with serving_container(target, request.config, own_network_mode, security_opt=["seccomp=unconfined"]) as prober:
         yield prober
 
 

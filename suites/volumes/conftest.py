@@ -53,9 +53,11 @@ def mount_options(target: Target, host_dir: Path, volume: str, read_only: bool =
     return mounts
 
 
-def _mounts_on(target: Target, config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounts]:
+def _mounts_on(
+    target: Target, config: pytest.Config, tmp_path_factory: pytest.TempPathFactory, own_network_mode: str | None
+) -> Iterator[Mounts]:
     host_dir = tmp_path_factory.mktemp(f"bind-{target.name}")
-    with module_scope(target, config) as scope:
+    with module_scope(target, config, own_network_mode) as scope:
         volume = scope.volume().name
         assert volume is not None
         options = mount_options(target, host_dir, volume)
@@ -71,21 +73,27 @@ def _mounts_on(target: Target, config: pytest.Config, tmp_path_factory: pytest.T
 
 @pytest.fixture(scope="session")
 def mounts(
-    target: Target, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    target: Target,
+    own_network_mode: str | None,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Mounts]:
-    yield from _mounts_on(target, request.config, tmp_path_factory)
+    yield from _mounts_on(target, request.config, tmp_path_factory, own_network_mode)
 
 
 @pytest.fixture(scope="session")
 def reference_mounts(
-    reference: Target | None, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    reference: Target | None,
+    own_network_mode: str | None,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Mounts | None]:
     """The same four kinds of storage on the run's reference target, for differential
     property checks; None without a reference in the run."""
     if reference is None:
         yield None
         return
-    yield from _mounts_on(reference, request.config, tmp_path_factory)
+    yield from _mounts_on(reference, request.config, tmp_path_factory, own_network_mode)
 
 
 @pytest.fixture(params=KINDS)

@@ -199,11 +199,13 @@ def observe_tmpfs(resources: ResourceScope) -> Prober:
 
 
 @pytest.fixture(scope="module")
-def read_only(target: Target, mounts: Mounts, request: pytest.FixtureRequest) -> Iterator[Prober]:
+def read_only(
+    target: Target, mounts: Mounts, own_network_mode: str | None, request: pytest.FixtureRequest
+) -> Iterator[Prober]:
     """A container with the shared container's mounts, each made read-only: one for the
     three checks below, which each try a file name of their own."""
     options = mount_options(target, mounts.host_dir, mounts.volume, read_only=True)
-    with serving_container(target, request.config, mounts=options) as prober:
+    with serving_container(target, request.config, own_network_mode, mounts=options) as prober:
         yield prober
 
 
