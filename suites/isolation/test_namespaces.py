@@ -22,11 +22,13 @@ def namespace_ids(prober: Prober, names: list[str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def sibling(target: Target, own_network_mode: str | None, request: pytest.FixtureRequest) -> Iterator[Prober]:
+def sibling(target: Target, request: pytest.FixtureRequest) -> Iterator[Prober]:
     """A second default container beside the shared one: one container (and one exec) for
     every check here that compares two default containers. Checks read it and write
-    only their own files under /dev/shm."""
-    with serving_container(target, request.config, own_network_mode) as prober:
+    only their own files under /dev/shm. On the engine's default network, not in this
+    area's network mode none: its net namespace is compared with the shared container's,
+    and two containers on the default network must not share one."""
+    with serving_container(target, request.config) as prober:
         yield prober
 
 
